@@ -14,6 +14,7 @@ import time
 from benchmarks.report import format_table, main_command, write_results
 
 BENCHMARKS = {
+    "core": "import time of `verifiers`, worker-pool dispatch overhead",
     "shaping": "format, length, overlong, repetition rewards: completions/s per core at 2k and 8k characters",
     "language": "language consistency: accuracy (MAE) on the labelled set, speed vs per-word langdetect",
     "math": "math reward vs math-verify: pairs/s per core, latency, accuracy on labelled sets",

@@ -26,20 +26,22 @@ Per-term policies:
 from __future__ import annotations
 
 import math
-import statistics
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifiers.errors import ConfigError, TaskFailed, TaskTimeout, WorkerCrashed
-from verifiers.pool import WorkerPool, get_pool
 from verifiers.registry import REGISTRY, Registry
 from verifiers.types import Reason, Reward, RewardResult, Sample
+
+if TYPE_CHECKING:  # the pool (multiprocessing, concurrent.futures) loads only when a heavy reward runs
+    from concurrent.futures import Future
+    from pathlib import Path
+
+    from verifiers.pool import WorkerPool
 
 __all__ = ["Composition", "RewardStats", "ScoreJob", "ScoredSample", "Term", "load_config"]
 
@@ -121,8 +123,8 @@ class RewardStats:
     def summary(self) -> dict[str, float | int | None]:
         lat = sorted(self.latencies)
         return {
-            "mean": statistics.fmean(self.scores) if self.scores else None,
-            "std": statistics.pstdev(self.scores) if len(self.scores) > 1 else 0.0 if self.scores else None,
+            "mean": _mean(self.scores) if self.scores else None,
+            "std": _pstdev(self.scores) if self.scores else None,
             "count": self.n,
             "none": self.n_none,
             "errors": self.n_error,
@@ -130,6 +132,15 @@ class RewardStats:
             "latency_p50_ms": 1e3 * _quantile(lat, 0.5) if lat else None,
             "latency_p99_ms": 1e3 * _quantile(lat, 0.99) if lat else None,
         }
+
+
+def _mean(xs: list[float]) -> float:
+    return math.fsum(xs) / len(xs)
+
+
+def _pstdev(xs: list[float]) -> float:
+    m = _mean(xs)
+    return math.sqrt(math.fsum((x - m) ** 2 for x in xs) / len(xs))
 
 
 def _quantile(sorted_values: list[float], q: float) -> float:
@@ -182,7 +193,7 @@ class Composition:
     ) -> Composition:
         """Build from a list of ``{name, weight, params, gate, gate_min, on_none, on_error, deadline, key}``
         dicts, or from a TOML file path holding ``[[reward]]`` tables."""
-        entries = load_config(config) if isinstance(config, (str, Path)) else list(config)
+        entries = list(config) if isinstance(config, Sequence) and not isinstance(config, str) else load_config(config)
         reg = registry or REGISTRY
         allowed = {"name", "weight", "params", "gate", "gate_min", "on_none", "on_error", "deadline", "key"}
         terms = []
@@ -223,9 +234,11 @@ class Composition:
     def _pool(self) -> WorkerPool | None:
         if self._pool_arg is False:
             return None
-        if isinstance(self._pool_arg, WorkerPool):
-            return self._pool_arg
+        if self._pool_arg not in (None, True):
+            return self._pool_arg  # type: ignore[return-value]
         if any(t.reward.heavy and t.reward.scope == "sample" for t in self.terms):
+            from verifiers.pool import get_pool
+
             return get_pool()
         return None
 
@@ -235,7 +248,7 @@ class Composition:
         thread; group rewards and the totals are computed by `ScoreJob.result`. Returns at once
         for heavy rewards, so a trainer can generate the next chunk meanwhile."""
         pool = self._pool()
-        pending: dict[str, list[Future[Any] | tuple[RewardResult, float | None]]] = {}
+        pending: dict[str, list[Future[Any] | tuple[RewardResult, float | None]]] = {}  # tuple = done inline
         for term in self.terms:
             if term.reward.scope != "sample":
                 continue
@@ -314,7 +327,7 @@ class ScoreJob:
 
     def done(self) -> bool:
         """True when no pool task of this job is still running."""
-        return all(not isinstance(x, Future) or x.done() for row in self._pending.values() for x in row)
+        return all(isinstance(x, tuple) or x.done() for row in self._pending.values() for x in row)
 
     def result(self, timeout: float | None = None) -> list[ScoredSample]:
         if self._result is not None:
@@ -348,12 +361,12 @@ class ScoreJob:
     def _resolve(
         self, term: Term, item: Future[Any] | tuple[RewardResult, float | None], end: float | None
     ) -> tuple[RewardResult, float | None]:
-        if not isinstance(item, Future):
+        if isinstance(item, tuple):
             return item
         try:
             left = None if end is None else max(0.0, end - time.monotonic())
             return item.result(timeout=left)  # type: ignore[no-any-return]
-        except TaskTimeout as exc:
+        except TaskTimeout as exc:  # the worker was killed and replaced: counted, never a silent 0.0
             return RewardResult.cannot_judge(Reason.TIMEOUT, error=str(exc)), None
         except WorkerCrashed as exc:
             if term.on_error == "raise":
@@ -406,6 +419,8 @@ def load_config(path: str | Path) -> list[dict[str, Any]]:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
+    from pathlib import Path
+
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))

@@ -55,8 +55,11 @@ class RewardSpec:
 
     def parameters(self) -> dict[str, inspect.Parameter]:
         """The keyword parameters the reward's constructor accepts."""
+        if self.cls.__init__ is object.__init__:
+            return {}
         sig = inspect.signature(self.cls.__init__)
-        return {n: p for n, p in sig.parameters.items() if n != "self" and p.kind is not p.VAR_KEYWORD}
+        skip = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+        return {n: p for n, p in sig.parameters.items() if n != "self" and p.kind not in skip}
 
     def describe_parameters(self) -> list[str]:
         out = []
