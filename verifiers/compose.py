@@ -13,7 +13,7 @@ Config, as a Python list or a TOML file with ``[[reward]]`` tables::
     name = "cosine_length"
     weight = 0.2
     gate = "math"            # only added when the "math" term scored >= gate_min
-    params = { max_tokens = 4096 }
+    params = { max_length = 4096 }
 
 Per-term policies:
     on_none   what a None ("cannot judge") does to the total: "propagate" (default: the total is

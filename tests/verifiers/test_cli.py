@@ -47,7 +47,10 @@ def test_score_example_file_through_the_real_entry_point(tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 8
     assert [r["rewards"]["format"] for r in rows] == [1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0]
-    assert rows[0]["rewards"]["language"] == 1.0 and rows[7]["rewards"]["language"] < 0.5  # English CoT, zh target
+    assert rows[0]["rewards"]["language"] is None  # "17 + 25 = 42." has no words: cannot judge
+    assert rows[0]["reasons"]["language"] == "no_language_units" and rows[0]["reward"] is None
+    assert rows[1]["rewards"]["language"] == 1.0 and rows[2]["rewards"]["language"] == 0.0  # zh CoT, en target
+    assert rows[7]["rewards"]["language"] == 0.0  # English CoT, zh target
     assert set(rows[0]) >= {"completion", "answer", "rewards", "reasons", "reward"}
     assert "scored 8 records" in proc.stderr
 
