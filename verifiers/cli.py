@@ -16,30 +16,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from verifiers.compose import Composition, load_config
+from verifiers.compose import Composition, load_config, parse_rewards
 from verifiers.errors import ConfigError, RecordError, VerifiersError
 from verifiers.registry import REGISTRY
 
-__all__ = ["main", "parse_rewards_arg"]
+__all__ = ["main"]
 
 BATCH = 256
-
-
-def parse_rewards_arg(text: str) -> list[dict[str, Any]]:
-    """``"math,format:0.5"`` -> ``[{"name": "math", "weight": 1.0}, {"name": "format", "weight": 0.5}]``.
-    A path ending in ``.toml`` is read as a reward config file."""
-    if text.endswith(".toml"):
-        return load_config(text)
-    out = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, _, weight = part.partition(":")
-        try:
-            out.append({"name": name, "weight": float(weight) if weight else 1.0})
-        except ValueError:
-            raise ConfigError(f"--rewards: {part!r} should be NAME or NAME:WEIGHT (a number)") from None
-    if not out:
-        raise ConfigError("--rewards is empty: give names like 'math,format:0.5' or a .toml file")
-    return out
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -73,7 +56,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     if bool(args.rewards) == bool(args.config):
         raise ConfigError("give exactly one of --rewards NAMES or --config FILE.toml")
-    config = load_config(args.config) if args.config else parse_rewards_arg(args.rewards)
+    config = load_config(args.config) if args.config else parse_rewards(args.rewards)
     if args.input == "-":
         pairs = read_samples("<stdin>", sys.stdin)
     else:

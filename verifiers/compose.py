@@ -26,6 +26,7 @@ Per-term policies:
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections import defaultdict
@@ -43,7 +44,7 @@ if TYPE_CHECKING:  # the pool (multiprocessing, concurrent.futures) loads only w
 
     from verifiers.pool import WorkerPool
 
-__all__ = ["Composition", "RewardStats", "ScoreJob", "ScoredSample", "Term", "load_config"]
+__all__ = ["Composition", "RewardStats", "ScoreJob", "ScoredSample", "Term", "load_config", "parse_rewards"]
 
 SCORES_KEY = "_scores"
 """Key in `Sample.extra` under which group-scope rewards find the sample-scope scores of the same record."""
@@ -411,6 +412,27 @@ def _group_key(sample: Sample) -> Any:
     if sample.prompt is not None:
         return ("prompt", repr(sample.prompt))
     return ("batch",)
+
+
+def parse_rewards(text: str) -> list[dict[str, Any]]:
+    """``"math,format:0.5"`` -> composition entries; a ``.toml`` path (or an existing file) is read.
+
+    >>> parse_rewards("math,format:0.5")
+    [{'name': 'math', 'weight': 1.0}, {'name': 'format', 'weight': 0.5}]
+    """
+    text = text.strip()
+    if text.endswith(".toml") or (("/" in text or "\\" in text) and os.path.isfile(text)):
+        return load_config(text)
+    out: list[dict[str, Any]] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, weight = part.partition(":")
+        try:
+            out.append({"name": name.strip(), "weight": float(weight) if weight else 1.0})
+        except ValueError:
+            raise ConfigError(f"rewards spec: {part!r} should be NAME or NAME:WEIGHT (a number)") from None
+    if not out:
+        raise ConfigError("rewards spec is empty: give names like 'math,format:0.5' or a .toml file")
+    return out
 
 
 def load_config(path: str | Path) -> list[dict[str, Any]]:

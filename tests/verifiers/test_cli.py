@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from verifiers.cli import main, parse_rewards_arg
+from verifiers.cli import main
+from verifiers.compose import parse_rewards
 from verifiers.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,13 +106,13 @@ def test_missing_input_file_is_a_clear_error(tmp_path, capsys):
 
 
 def test_rewards_argument_parsing():
-    assert parse_rewards_arg("math, format:0.5") == [
+    assert parse_rewards("math, format:0.5") == [
         {"name": "math", "weight": 1.0}, {"name": "format", "weight": 0.5},
     ]
     with pytest.raises(ConfigError, match="NAME:WEIGHT"):
-        parse_rewards_arg("math:high")
+        parse_rewards("math:high")
     with pytest.raises(ConfigError, match="empty"):
-        parse_rewards_arg(" , ")
+        parse_rewards(" , ")
 
 
 def test_exactly_one_of_rewards_or_config(capsys, tmp_path):
