@@ -67,6 +67,8 @@ class _Worker:
         self.conn = conn
         self.task: _Task | None = None
         self.expires = float("inf")
+        self.served = False
+        """True once the worker has returned a result (start-up went fine)."""
 
 
 def _worker_main(conn: Connection, memory_limit_mb: int | None, initializer: Callable[[], Any] | None) -> None:
@@ -150,6 +152,8 @@ class WorkerPool:
         self._closed = False
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
+        self._startup_deaths = 0
+        self._broken: PoolError | None = None
         self._workers = [self._spawn() for _ in range(n)]
         self._thread = threading.Thread(target=self._supervise, name="verifiers-pool", daemon=True)
         self._thread.start()
@@ -174,6 +178,8 @@ class WorkerPool:
         future: Future[Any] = Future()
         with self._lock:
             if self._closed:
+                if self._broken is not None:
+                    raise PoolError(f"the pool stopped: {self._broken}")
                 raise PoolError("the pool is shut down; create a new WorkerPool")
             self._queue.append(_Task(next(self._ids), payload, limit, future))
             self.stats.submitted += 1
@@ -231,6 +237,8 @@ class WorkerPool:
         return _Worker(proc, parent)
 
     def _kill(self, w: _Worker) -> None:
+        if w.conn.closed:
+            return  # already killed (a timeout or crash path kills, reports, then replaces)
         pid = w.proc.pid
         for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
             try:
@@ -243,7 +251,7 @@ class WorkerPool:
     def _replace(self, w: _Worker) -> None:
         self._kill(w)
         new = self._spawn()
-        w.proc, w.conn, w.task, w.expires = new.proc, new.conn, None, float("inf")
+        w.proc, w.conn, w.task, w.expires, w.served = new.proc, new.conn, None, float("inf"), False
         self.stats.respawns += 1
 
     def _wake(self) -> None:
@@ -288,14 +296,39 @@ class WorkerPool:
                 for w in self._workers:
                     if w.task is not None and now >= w.expires:
                         task = w.task
-                        self._replace(w)
+                        self._kill(w)  # report first, respawn after: the caller is not kept waiting
                         self.stats.timeouts += 1
                         _set_exception(
                             task.future,
                             TaskTimeout(f"task ran past its {task.deadline:g} s deadline; the worker was killed"),
                         )
+                        self._replace(w)
                     elif not w.proc.is_alive() and w.task is None:
+                        code = w.proc.exitcode
                         self._replace(w)  # died while idle (e.g. killed from outside)
+                        if self._count_startup_death(code):
+                            return
+
+    def _count_startup_death(self, exitcode: int | None) -> bool:
+        """Count a worker that died before serving any task; past a limit the pool gives up (True)."""
+        self._startup_deaths += 1
+        if self._startup_deaths <= _MAX_STARTUP_DEATHS:
+            return False
+        self._fail_everything(
+            PoolError(
+                f"workers keep dying before serving any task ({self._startup_deaths} in a row, last exit code "
+                f"{exitcode}); check the initializer and memory_limit_mb"
+            )
+        )
+        return True
+
+    def _fail_everything(self, exc: PoolError) -> None:
+        """Called with the lock held when the pool cannot go on: fail queued tasks, refuse new ones."""
+        self._closed = True
+        self._broken = exc
+        for task in self._queue:
+            _set_exception(task.future, exc)
+        self._queue.clear()
 
     def _collect(self, w: _Worker) -> None:
         task = w.task
@@ -303,12 +336,17 @@ class WorkerPool:
         try:
             task_id, ok, payload = w.conn.recv()
         except (EOFError, OSError, ConnectionResetError):
-            code = w.proc.exitcode
-            self._replace(w)
+            self._kill(w)
             self.stats.crashes += 1
+            code = w.proc.exitcode
             _set_exception(task.future, WorkerCrashed(f"the worker died while running the task (exit code {code})"))
+            fresh = not w.served
+            self._replace(w)
+            if fresh:
+                self._count_startup_death(code)
             return
-        w.task, w.expires = None, float("inf")
+        w.task, w.expires, w.served = None, float("inf"), True
+        self._startup_deaths = 0
         if ok:
             self.stats.completed += 1
             if not task.future.done():
@@ -316,6 +354,9 @@ class WorkerPool:
         else:
             self.stats.failed += 1
             _set_exception(task.future, TaskFailed(*payload))
+
+
+_MAX_STARTUP_DEATHS = 20
 
 
 def _set_exception(future: Future[Any], exc: BaseException) -> None:

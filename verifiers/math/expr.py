@@ -5,6 +5,7 @@ Supported: numbers (``1.5e6`` too), letters and Greek commands with subscripts/p
 ``\\cdot \\times \\div``, implicit products, ``^``, ``!``, ``\\frac``, ``\\sqrt[n]{}``, ``\\binom``,
 ``| |``, floor/ceil, trig/log/exp functions, ``\\pi``, ``e``, ``i``, ``\\infty``. Anything else raises
 `ParseError` and the caller falls back to the symbolic path (`verifiers.math.symbolic`).
+Numeric evaluation of the AST (probing) lives in `verifiers.math.numeric`.
 
 AST nodes are tuples: ``("num", Fraction)``, ``("sym", name)``, ``("const", "pi"|"e"|"i"|"inf")``,
 ``("add", (a, ...))``, ``("mul", (a, ...))``, ``("neg", a)``, ``("div", a, b)``, ``("pow", a, b)``,
@@ -17,13 +18,12 @@ Budgets: every power and factorial is checked before it is computed (`TooLarge`)
 from __future__ import annotations
 
 import math
-import random
 from fractions import Fraction
 from typing import Any
 
 import mpmath
 
-__all__ = ["NotExact", "ParseError", "TooLarge", "evaluate_exact", "evaluate_numeric", "parse_expr_latex", "symbols"]
+__all__ = ["NotExact", "ParseError", "TooLarge", "evaluate_exact", "parse_expr_latex", "symbols"]
 
 Node = tuple[Any, ...]
 
@@ -137,7 +137,7 @@ class _Parser:
                 self.eat("/")
                 left = factors[0] if len(factors) == 1 else ("mul", tuple(factors))
                 factors = [("div", left, self.power())]
-            elif c and (c.isalnum() or c in "(\\{.|") and not self._stop():
+            elif c and (c.isalpha() or _isdigit(c) or c in "(\\{.|") and not self._stop():
                 factors.append(self.power())
             else:
                 break
@@ -165,7 +165,7 @@ class _Parser:
         c = self.peek()
         if c == "{":
             return self.group()
-        if c.isdigit():
+        if _isdigit(c):
             self.i += 1
             return ("num", Fraction(int(c)))
         if c == "-":
@@ -192,16 +192,16 @@ class _Parser:
 
     def number(self) -> Node:
         s, j = self.s, self.i
-        while j < len(s) and s[j].isdigit():
+        while j < len(s) and _isdigit(s[j]):
             j += 1
-        if j < len(s) and s[j] == "." and j + 1 < len(s) and s[j + 1].isdigit():
+        if j < len(s) and s[j] == "." and j + 1 < len(s) and _isdigit(s[j + 1]):
             j += 1
-            while j < len(s) and s[j].isdigit():
+            while j < len(s) and _isdigit(s[j]):
                 j += 1
         text = s[self.i: j]
-        if j < len(s) and s[j] in "eE" and j + 1 < len(s) and (s[j + 1].isdigit() or (s[j + 1] in "+-" and j + 2 < len(s) and s[j + 2].isdigit())):
+        if j < len(s) and s[j] in "eE" and j + 1 < len(s) and (_isdigit(s[j + 1]) or (s[j + 1] in "+-" and j + 2 < len(s) and _isdigit(s[j + 2]))):
             k = j + 2
-            while k < len(s) and s[k].isdigit():
+            while k < len(s) and _isdigit(s[k]):
                 k += 1
             if k - j > 7:
                 raise TooLarge("exponent literal too long")
@@ -216,7 +216,7 @@ class _Parser:
         c = self.peek()
         if not c:
             raise ParseError("unexpected end")
-        if c.isdigit() or (c == "." and self.s[self.i + 1: self.i + 2].isdigit()):
+        if _isdigit(c) or (c == "." and _isdigit(self.s[self.i + 1: self.i + 2])):
             return self.number()
         if c == "(" or c == "[":
             self.i += 1
@@ -271,6 +271,8 @@ class _Parser:
                 n = self.expr()
                 self.expect("]")
             return ("root", self.script(), n)
+        if name in ("sum", "prod"):
+            return self.big_operator(name)
         if name == "binom":
             return ("binom", self.script(), self.script())
         if name in ("pi",):
@@ -296,6 +298,19 @@ class _Parser:
             return self.function(name)
         raise ParseError(f"unsupported command \\{name}")
 
+    def big_operator(self, name: str) -> Node:
+        """``\\sum_{k=a}^{b} body`` (body: the following product) -> ("sum"|"prod", k, a, b, body)."""
+        self.expect("_")
+        self.expect("{")
+        var = self.atom()
+        if var[0] != "sym" or not self.eat("="):
+            raise ParseError(f"\\{name} needs a lower limit k=a")
+        lo = self.expr()
+        self.expect("}")
+        self.expect("^")
+        hi = self.script()
+        return (name, var[1], lo, hi, self.term())
+
     def function(self, name: str) -> Node:
         base: Node | None = None
         if name == "log" and self.eat("_"):
@@ -318,6 +333,11 @@ class _Parser:
         else:
             node = ("fn", name, arg)
         return ("pow", node, power) if power is not None else node
+
+
+def _isdigit(c: str) -> bool:
+    """ASCII digit only (``str.isdigit`` also accepts ``¹``, which `Fraction` rejects)."""
+    return len(c) == 1 and "0" <= c <= "9"
 
 
 def _match(s: str, i: int) -> int:
@@ -346,6 +366,8 @@ def symbols(node: Node) -> set[str]:
     """Free symbol names of a node."""
     if node[0] == "sym":
         return {node[1]}
+    if node[0] in ("sum", "prod"):
+        return symbols(node[2]) | symbols(node[3]) | (symbols(node[4]) - {node[1]})
     out: set[str] = set()
     for part in node[1:]:
         if isinstance(part, tuple):
@@ -433,109 +455,3 @@ def _iroot(x: int, k: int) -> int | None:
 def _check_size(v: Fraction) -> None:
     if v.numerator.bit_length() > MAX_BITS or v.denominator.bit_length() > MAX_BITS:
         raise TooLarge("value beyond the exact budget")
-
-
-# -- numeric evaluation --------------------------------------------------------------------------
-DPS = 50
-
-
-def probe_points(names: list[str], count: int = 7, seed: int = 20240607) -> list[dict[str, Any]]:
-    """Deterministic sample points: three small positive, two of mixed sign, two large positive
-    (so that floor/ceil of different slopes, ``\\lfloor 2n/5 \\rfloor`` vs ``\\lfloor 3n/5 \\rfloor``, differ)."""
-    rng = random.Random(seed)
-    points = []
-    for k in range(count):
-        point = {}
-        for name in names:
-            v = mpmath.mpf(rng.uniform(0.35, 2.6) if k < 5 else rng.uniform(7.0, 60.0))
-            if 3 <= k < 5 and rng.random() < 0.5:
-                v = -v
-            point[name] = v
-        points.append(point)
-    return points
-
-
-def evaluate_numeric(node: Node, env: dict[str, Any]) -> Any:
-    """Value at the point `env` (mpmath mpc/mpf at the current precision). Raises TooLarge, ZeroDivisionError,
-    ValueError for undefined points."""
-    kind = node[0]
-    if kind == "num":
-        return mpmath.mpf(node[1].numerator) / node[1].denominator
-    if kind == "sym":
-        if node[1] not in env:
-            raise ValueError(f"unbound symbol {node[1]}")
-        return env[node[1]]
-    if kind == "const":
-        return {"pi": mpmath.pi, "e": mpmath.e, "i": mpmath.mpc(0, 1), "inf": mpmath.inf}[node[1]]
-    if kind == "neg":
-        return -evaluate_numeric(node[1], env)
-    if kind == "add":
-        return mpmath.fsum(evaluate_numeric(t, env) for t in node[1])
-    if kind == "mul":
-        out = mpmath.mpf(1)
-        for t in node[1]:
-            out = out * evaluate_numeric(t, env)
-            _check_mag(out)
-        return out
-    if kind == "div":
-        den = evaluate_numeric(node[2], env)
-        if den == 0:
-            raise ZeroDivisionError
-        return evaluate_numeric(node[1], env) / den
-    if kind == "pow":
-        base = evaluate_numeric(node[1], env)
-        exp = evaluate_numeric(node[2], env)
-        if base == 0:
-            return mpmath.mpf(0) if mpmath.re(exp) > 0 else mpmath.mpf(1)
-        est = abs(exp) * abs(mpmath.log(abs(base), 2))
-        if est > MAX_NUMERIC_MAG:
-            raise TooLarge("power beyond the numeric budget")
-        if isinstance(exp, mpmath.mpf) and exp == int(exp) and abs(exp) < 10**6:
-            return base ** int(exp)
-        return mpmath.power(base, exp)
-    if kind == "fact":
-        v = evaluate_numeric(node[1], env)
-        if abs(v) > 10**5:
-            raise TooLarge("factorial beyond the numeric budget")
-        return mpmath.gamma(v + 1)
-    if kind == "binom":
-        n, k = evaluate_numeric(node[1], env), evaluate_numeric(node[2], env)
-        if abs(n) > 10**5:
-            raise TooLarge("binomial beyond the numeric budget")
-        return mpmath.binomial(n, k)
-    if kind == "root":
-        v, n = evaluate_numeric(node[1], env), evaluate_numeric(node[2], env)
-        if n == 2:
-            return mpmath.sqrt(v)
-        if n == 3 and isinstance(v, mpmath.mpf):
-            return mpmath.cbrt(v)
-        return mpmath.root(v, n) if n == int(n) else mpmath.power(v, 1 / n)
-    if kind == "log":
-        arg = evaluate_numeric(node[2], env)
-        if arg == 0:
-            raise ValueError("log 0")
-        value = mpmath.log(arg)
-        if node[1] is not None:
-            value = value / mpmath.log(evaluate_numeric(node[1], env))
-        return value
-    if kind == "fn":
-        arg = evaluate_numeric(node[2], env)
-        name = node[1]
-        if name == "abs":
-            return abs(arg)
-        if name in ("floor", "ceil"):
-            if not isinstance(arg, mpmath.mpf):
-                raise ValueError("floor of a complex number")
-            return mpmath.floor(arg) if name == "floor" else mpmath.ceil(arg)
-        fn = {"sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan, "cot": mpmath.cot, "sec": mpmath.sec,
-              "csc": mpmath.csc, "arcsin": mpmath.asin, "arccos": mpmath.acos, "arctan": mpmath.atan,
-              "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh, "exp": mpmath.exp}[name]
-        if name == "exp" and abs(arg) > MAX_NUMERIC_MAG:
-            raise TooLarge("exp beyond the numeric budget")
-        return fn(arg)
-    raise ValueError(f"cannot evaluate {kind}")
-
-
-def _check_mag(v: Any) -> None:
-    if v != 0 and abs(mpmath.log(abs(v), 2)) > MAX_NUMERIC_MAG:
-        raise TooLarge("value beyond the numeric budget")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from verifiers.math.normalize import match_brace, normalize
+from verifiers.math.normalize import match_brace
 
 __all__ = ["Extraction", "extract_answer", "find_boxes"]
 
@@ -34,9 +34,11 @@ _CORRECTION = re.compile(
     r"instead|hmm|oops|let me|no,|revis|double-check|therefore|thus|so |final|hence",
     re.I,
 )
-_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
+# a ``\$`` inside a span is an escaped dollar sign, not its end
+_MATH = re.compile(r"(?<!\\)\$\$((?:\\.|[^$\\])+?)\$\$|(?<!\\)\$((?:\\.|[^$\\])+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 _NUMBER = re.compile(r"-?\d+/\d+|-?\d[\d,]*(?:\.\d+)?%?|-?\.\d+")
 _SEPARATORS = re.compile(r"^(?:\s|,|;|and|or|\\text\{\s*(?:and|or)\s*\})*$", re.I)
+_FINAL = re.compile(r"final answer", re.I)
 _HOPE = re.compile(r"\.?\s*I hope it is correct.*$", re.I | re.S)
 
 
@@ -95,9 +97,13 @@ def _anchor(text: str, lenient: bool = False) -> str | None:
     found = re.split(r"<\|", found)[0]
     if " is " in found and not found.startswith("$"):
         found = found.rsplit(" is ", 1)[1]
-    math = _MATH.search(found)
-    if math:
-        return next(g for g in math.groups() if g is not None)
+    spans = list(_MATH.finditer(found))
+    if spans:
+        texts = [next(g for g in m.groups() if g is not None) for m in spans]
+        k = 1  # "$12$ and $13$": consecutive spans joined by separators form one answer
+        while k < len(spans) and _SEPARATORS.match(found[spans[k - 1].end(): spans[k].start()]):
+            k += 1
+        return ", ".join(texts[:k])
     found = re.split(r"(?<!\d)\.(?:\s|$)|\s(?:because|since|which)\s", found)[0].strip().rstrip(".")
     if lenient and len(re.findall(r"[A-Za-z]{2,}", found)) >= 3:
         numbers = _NUMBER.findall(found)
@@ -135,6 +141,10 @@ def extract_answer(text: str, *, mode: str = "strict", max_chars: int = MAX_ANSW
         return _finish(_anchor(content) or content, "tag", max_chars)
     boxes = find_boxes(text)
     if boxes:
+        final = _FINAL.search(text, boxes[-1][1]) if mode == "lenient" else None
+        anchored = _anchor(text[final.start():], True) if final else None
+        if anchored:  # "\\boxed{255} ... The final answer is $10,455$": the later statement wins
+            return _finish(anchored, "anchor", max_chars)
         parts = tuple(_cluster(text, boxes))
         return _finish(", ".join(parts), "boxed", max_chars, parts)
     anchored = _anchor(text, mode == "lenient")
@@ -142,10 +152,15 @@ def extract_answer(text: str, *, mode: str = "strict", max_chars: int = MAX_ANSW
         return _finish(anchored, "anchor", max_chars)
     if mode == "strict":
         return Extraction(None, "no_answer")
-    spans = [next((g for g in groups if g), "") for groups in _MATH.findall(text)]
+    matches = list(_MATH.finditer(text))
+    spans = [next((g for g in m.groups() if g), "") for m in matches]
     if spans:
         if _SEPARATORS.match(_MATH.sub("", text)):  # "$1$ and $2$ and $3$": the spans are the answer
             return _finish(", ".join(spans), "math", max_chars)
+        after = _HOPE.sub("", text[matches[-1].end():])
+        numbers = _NUMBER.findall(after)
+        if numbers:  # "... $d=\\frac{90}{n}$ ... so there are 12 sequences": the last stated value
+            return _finish(numbers[-1], "number", max_chars)
         return _finish(spans[-1], "math", max_chars)
     stripped = text.strip()
     if len(stripped) <= 60 and len(re.findall(r"[A-Za-z]{2,}", stripped)) <= 3:

@@ -2,7 +2,7 @@
 
 Ladder for two scalars: equal normalized strings -> written numbers (`numbers`) -> exact rational
 arithmetic with size budgets (`expr.evaluate_exact`) -> high-precision numeric probing at fixed
-random points (`expr.evaluate_numeric`, mpmath, 50 digits) -> sympy + math-verify (`symbolic`),
+random points (`numeric.evaluate_numeric`, mpmath, 50 digits) -> sympy + math-verify (`symbolic`),
 the last only for leaves our parser cannot read. Everything before the last rung is pure Python
 and bounded; the last rung runs inline only when the caller is already in a pool worker
 (`deadline=None`, as the `math` Reward is) or else in the shared pool under `deadline`.
@@ -20,6 +20,7 @@ from typing import Any
 import mpmath
 
 from verifiers.math import expr as E
+from verifiers.math import numeric as N
 from verifiers.math.extract import MAX_ANSWER_CHARS, extract_answer
 from verifiers.math.normalize import normalize
 from verifiers.math.numbers import Number, numbers_equal, parse_number
@@ -132,7 +133,7 @@ def _close(a: Any, b: Any) -> bool:
 
 def _eval(node: Any, env: dict[str, Any]) -> Any:
     try:
-        v = E.evaluate_numeric(node, env)
+        v = N.evaluate_numeric(node, env)
     except (ZeroDivisionError, ValueError, ArithmeticError, TypeError):
         return None
     if not mpmath.isfinite(v) if not isinstance(v, mpmath.mpc) else not (mpmath.isfinite(v.real) and mpmath.isfinite(v.imag)):
@@ -143,10 +144,10 @@ def _eval(node: Any, env: dict[str, Any]) -> Any:
 def _probe(g: Any, p: Any, *, ratio: str | None = None) -> bool | None:
     """Numeric identity test at fixed points; `ratio` ("nonzero"/"positive"): equal up to a factor."""
     names = sorted(E.symbols(g) | E.symbols(p))
-    points = E.probe_points(names) if names else [{}]
+    points = N.probe_points(names) if names else [{}]
     valid = 0
     factor = None
-    with mpmath.workdps(E.DPS):
+    with mpmath.workdps(N.DPS):
         for env in points:
             try:
                 a, b = _eval(g, env), _eval(p, env)
@@ -179,7 +180,7 @@ def _probe(g: Any, p: Any, *, ratio: str | None = None) -> bool | None:
 
 def _approx(number: Number, node: Any) -> bool:
     """A written decimal against an exact irrational value."""
-    with mpmath.workdps(E.DPS):
+    with mpmath.workdps(N.DPS):
         v = _eval(node, {})
         if v is None or isinstance(v, mpmath.mpc):
             return False
@@ -218,6 +219,8 @@ class _Leaves:
         gnode = gv[1] if gv[0] == "ast" else ("num", gn.value)  # type: ignore[union-attr]
         pnode = pv[1] if pv[0] == "ast" else ("num", pn.value)  # type: ignore[union-attr]
         verdict = _probe(gnode, pnode)
+        if verdict is False and (N.has_opaque(gnode) or N.has_opaque(pnode)):
+            verdict = None  # a sum with symbolic limits may still equal a closed form: ask sympy
         if verdict is None:
             return self._symbolic(g, p)
         return verdict

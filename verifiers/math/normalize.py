@@ -104,7 +104,7 @@ _TEXT_UNIT = re.compile(r"\\(?:text|textnormal|mbox|mathrm|textrm|textbf|mathbf)
 _BARE_UNIT = re.compile(r"(?<=[\d}.)])\s*(?:" + _UNIT_WORDS + r")\.?(\s*\^\s*\{?\d\}?)?\s*$", re.I)
 _TEXT_CMD = re.compile(r"\\(?:text|textnormal|mbox|mathrm|textrm|textbf|mathbf|textit|mathit|operatorname|mathsf|boldsymbol|bm)\s*\{")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\degree|°|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
-_SPACES = re.compile(r"\\[,;:! ]|\\quad|\\qquad|\\enspace|\\thinspace|~|\\displaystyle|\\limits")
+_SPACES = re.compile(r"(?<!\\)\\[,;:! ]|\\quad|\\qquad|\\enspace|\\thinspace|~|\\displaystyle|\\limits")
 _LEFTRIGHT = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|biggl|biggr|bigg|Bigg)(?![a-zA-Z])\s*")
 
 
@@ -138,6 +138,10 @@ def _unwrap_text(s: str) -> str:
     return s
 
 
+_DOUBLE_ESCAPED = re.compile(
+    r"(?<!\\)\\\\(?=(?:[dt]?frac|left|right|text|boxed|sqrt|pi|cdot|times|div|leq?|geq?|neq?|infty|"
+    r"mathrm|mathbf|begin|end|in|cup|cap|pm|mp|circ|sin|cos|tan|log|ln|alpha|beta|theta)(?![a-zA-Z]))"
+)
 _TRAILING = re.compile(r"[\s.;:,]+$")
 _DOLLAR_CURRENCY = re.compile(r"^\\\$\s*|^\$(?=\d)")
 
@@ -152,7 +156,7 @@ def normalize(s: str) -> str:
     s = s.strip()
     s = re.sub(r",\\!\s*", ",", s).replace("{,}", ",")
     s = re.sub(r"(?<=\d)(?:\\,|\\ | )(?=\d{3}(?!\d))", "", s)
-    s = re.sub(r"\\\\(?=[a-zA-Z])", r"\\", s)  # "\\\\left(" from doubly escaped sources
+    s = _DOUBLE_ESCAPED.sub(r"\\", s)  # "\\\\left(" from doubly escaped sources; "\\\\\\end" is a row break
     s = s.replace("\\(", "").replace("\\)", "").replace("\\[", "").replace("\\]", "")
     s = re.sub(r"(?<!\\)\$", "", s)
     s = _DOLLAR_CURRENCY.sub("", s)

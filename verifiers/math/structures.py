@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from verifiers.math.normalize import match_brace, split_top, strip_text_units
 
-__all__ = ["Choice", "Interval", "Leaf", "Matrix", "Rel", "Seq", "Text", "Union", "compare", "parse_answer"]
+__all__ = ["Chain", "Choice", "Interval", "Leaf", "Matrix", "Rel", "Seq", "Text", "Union", "compare", "parse_answer"]
 
 MAX_ITEMS = 64
 
@@ -91,6 +91,15 @@ class Rel:
     """The left side names what is asked (``x``, ``f(x)``, ``(p,q)``), so ``x=3`` may stand for ``3``."""
 
 
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """``a < f(x) \\leq b`` with ``f(x)`` not a bare name: the set of reals x satisfying it."""
+
+    exprs: tuple[str, ...]
+    ops: tuple[str, ...]
+    """``<`` or ``\\leq``, read left to right."""
+
+
 _REL_SPLIT = re.compile(r"\\leq|\\geq|\\ne|\\approx|=|<|>")
 _FLIP = {">": "<", "\\geq": "\\leq"}
 _CHOICE = re.compile(r"^\(?([A-Z])\)?$")
@@ -104,11 +113,17 @@ def _is_name(s: str) -> bool:
     return bool(t) and not re.search(r"[0-9+\-^]", t) and bool(re.search(r"[A-Za-z]", t))
 
 
+def _is_computation(s: str) -> bool:
+    """Digits and no variables (``2+3``): the all-constant chain ``2+3=5`` states ``5``."""
+    t = re.sub(r"\\[a-zA-Z]+", "", s)
+    return bool(re.search(r"\d", t)) and not re.search(r"[A-Za-z]", t)
+
+
 def _strip_outer(s: str, left: str, right: str) -> str | None:
     if s.startswith(left) and s.endswith(right):
         inner = s[len(left): len(s) - len(right)]
         depth = 0
-        for k, c in enumerate(inner):  # the outer pair must enclose everything
+        for c in inner:  # the outer pair must enclose everything
             if c in "{([":
                 depth += 1
             elif c in "})]":
@@ -125,6 +140,10 @@ def parse_answer(s: str, *, depth: int = 0) -> object:
     if depth > 8:
         return Leaf(s)
     s = re.sub(r"^(?:[A-Za-z](?:_\{?\w+\}?)?\\in|\\therefore)", "", s).strip()
+    groups = [g for g in split_top(s, (";",)) if g.strip()]
+    if len(groups) > 1 and any(len(split_top(g, (",",))) > 1 for g in groups):
+        # "p=5,q=2;p=7,q=2": semicolons separate solutions, commas the parts of one solution
+        return Seq("list", tuple(parse_answer(g, depth=depth + 1) for g in groups[:MAX_ITEMS]))
     parts = [p.strip() for p in split_top(s, (";", ",", "\\text{and}", " and ", " or ", "\\text{or}", "\\quad")) if p.strip()]
     parts = list({re.sub(r"\s", "", q): q for q in (strip_text_units(p) for p in parts if p not in ("and", "or"))}.values())
     if len(parts) > 1 and not _plain_pair(s):
@@ -134,6 +153,10 @@ def parse_answer(s: str, *, depth: int = 0) -> object:
         units = [p for p in split_top(s, ("\\cup",)) if p.strip()]
         if len(units) > 1:
             return Union(tuple(parse_answer(u, depth=depth + 1) for u in units[:MAX_ITEMS]))
+    if s.count("\\begin{") > 1 or (s.count("\\begin{") == 1 and not _MATRIX.match(s)):
+        product = _matrix_expr(s)
+        if product is not None:
+            return product
     m = _MATRIX.match(s)
     if m:
         rows = [r for r in re.split(r"\\\\", m.group(2)) if r.strip()]
@@ -175,29 +198,114 @@ def parse_answer(s: str, *, depth: int = 0) -> object:
     return Leaf(s)
 
 
+_MATRIX_ANY = re.compile(r"\\begin\{([pbvB]?matrix)\}(.*?)\\end\{\1\}", re.S)
+
+
+def _matrix_expr(s: str) -> Matrix | None:
+    """Sums, differences, products and scalar multiples of literal matrices, e.g.
+    ``A + B``, ``A B``, ``2 A \\cdot B``, as one matrix of cell expressions (``(1)+(5)``); None when
+    `s` is anything else or the shapes do not fit."""
+    mats: list[list[list[str]]] = []
+
+    def hold(m: re.Match[str]) -> str:
+        rows = [r for r in re.split(r"\\\\", m.group(2)) if r.strip()]
+        mats.append([[c.strip() for c in r.split("&")] for r in rows[:MAX_ITEMS]])
+        return f"\x00{len(mats) - 1}\x00"
+
+    skeleton = _MATRIX_ANY.sub(hold, s)
+    if not mats or len(skeleton) > 200:
+        return None
+    total: list[list[str]] | None = None
+    for sign, term in _signed_terms(skeleton):
+        pieces = re.split(r"\x00(\d+)\x00", term)
+        scalars = [sign] + [re.sub(r"\\cdot|\\times|\s", "", x) for x in pieces[0::2]]
+        scalar = "".join(f"({x})" for x in scalars if x)
+        if re.search(r"[=<>,;&]", scalar):
+            return None
+        value: list[list[str]] | None = None
+        for k in pieces[1::2]:
+            value = mats[int(k)] if value is None else _mat_mul(value, mats[int(k)])
+            if value is None:
+                return None
+        if value is None:
+            return None
+        value = [[f"{scalar}({c})" for c in row] for row in value]
+        total = value if total is None else _mat_add(total, value)
+        if total is None:
+            return None
+    return Matrix(tuple(tuple(Leaf(c) for c in row) for row in total)) if total else None
+
+
+def _signed_terms(s: str) -> list[tuple[str, str]]:
+    """Top-level ``+``/``-`` terms with their sign (``""`` or ``"-1"``)."""
+    out, depth, start, sign = [], 0, 0, ""
+    for k, c in enumerate(s):
+        depth += c in "{([" and 1 or c in "})]" and -1 or 0
+        if depth == 0 and c in "+-" and k > 0:
+            out.append((sign, s[start:k]))
+            sign, start = ("-1" if c == "-" else ""), k + 1
+    if s.startswith("-"):
+        out.append(("-1" if not out else sign, s[1:] if not out else s[start:]))
+    else:
+        out.append((sign, s[start:]))
+    return out
+
+
+def _mat_mul(a: list[list[str]], b: list[list[str]]) -> list[list[str]] | None:
+    if not a or not b or any(len(r) != len(b) for r in a) or len({len(r) for r in b}) != 1:
+        return None
+    return [["+".join(f"({a[i][k]})({b[k][j]})" for k in range(len(b))) for j in range(len(b[0]))]
+            for i in range(len(a))]
+
+
+def _mat_add(a: list[list[str]], b: list[list[str]]) -> list[list[str]] | None:
+    if len(a) != len(b) or any(len(x) != len(y) for x, y in zip(a, b)):
+        return None
+    return [[f"{x}+{y}" for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
+
+
 def _plain_pair(s: str) -> bool:
     """``1,000`` style thousands are not lists (already handled by parse_number)."""
     return bool(re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?", s))
 
 
+def _split_relations(s: str) -> tuple[list[str], list[str]]:
+    """Split at relation signs outside braces (``\\sum_{k=1}`` holds no relation)."""
+    depth, level = 0, []
+    for c in s:
+        depth += 1 if c == "{" else -1 if c == "}" else 0
+        level.append(depth)
+    pieces, ops, start = [], [], 0
+    for m in _REL_SPLIT.finditer(s):
+        if level[m.start()] == 0:
+            pieces.append(s[start: m.start()])
+            ops.append(m.group())
+            start = m.end()
+    pieces.append(s[start:])
+    return pieces, ops
+
+
 def _relation(s: str) -> Rel | None:
     s = s.split("\\approx")[0] if not s.startswith("\\approx") else s
-    pieces = _REL_SPLIT.split(s)
-    ops = _REL_SPLIT.findall(s)
+    pieces, ops = _split_relations(s)
     if not ops or any(not p.strip() for p in pieces):
         return None
     if all(o in ("=", "\\approx") for o in ops):
         lhs, rhs = pieces[0].strip(), pieces[-1].strip()
-        return Rel("=", lhs, rhs, _is_name(lhs))
+        # "x=1+1=2", "\\frac{1}{2}\\$=\\frac{10}{9}", "1=\\zzz=x=0": the chain states its last right-hand side
+        named = any(_is_name(q.strip()) for q in pieces[:-1]) or all(_is_computation(q.strip()) for q in pieces)
+        return Rel("=", lhs, rhs, named)
     if len(ops) == 1:
         op, lhs, rhs = ops[0], pieces[0].strip(), pieces[1].strip()
         if op in _FLIP:
             op, lhs, rhs = _FLIP[op], rhs, lhs
         return Rel(op, lhs, rhs, False)
-    if len(ops) == 2 and len(pieces) == 3 and all(o in ("<", "\\leq") for o in ops) or all(o in (">", "\\geq") for o in ops):
+    if len(ops) == 2 and (all(o in ("<", "\\leq") for o in ops) or all(o in (">", "\\geq") for o in ops)):
         # a < x < b as an interval on x (gold style "-793 < a < 10")
         if ops[0] in (">", "\\geq"):
             pieces, ops = pieces[::-1], [_FLIP[o] for o in ops[::-1]]
+        if not _is_name(pieces[1].strip()) or "|" in pieces[1]:  # 1 \\leq |z| \\leq 2: a condition on z, not an interval
+            return Chain(tuple(p.strip() for p in pieces), tuple(ops))
         return Interval("(" if ops[0] == "<" else "[", ")" if ops[1] == "<" else "]",
                         parse_answer(pieces[0].strip(), depth=1), parse_answer(pieces[2].strip(), depth=1))
     return None
@@ -236,6 +344,20 @@ def compare(gold: object, pred: object, leaf: LeafCmp, rel: RelCmp) -> bool:
         return compare(parse_answer(gold.rhs, depth=1), pred, leaf, rel)
     if isinstance(pred, Rel) and pred.op == "=" and pred.name_lhs and not isinstance(gold, Rel):
         return compare(gold, parse_answer(pred.rhs, depth=1), leaf, rel)
+    named_g, named_p = _named_values(gold), _named_values(pred)
+    if (named_g is None) != (named_p is None):  # "p=5,q=2" states the pair "(5,2)"
+        values, other = (named_g, pred) if named_g is not None else (named_p, gold)
+        tup = other.items if isinstance(other, Seq) and other.kind == "tuple" else (
+            (other.lo, other.hi) if isinstance(other, Interval) and (other.left, other.right) == ("(", ")") else None)
+        if tup is not None and values is not None and len(tup) == len(values):
+            pairs = zip(values, tup) if named_g is not None else zip(tup, values)
+            return all(compare(g, p, leaf, rel) for g, p in pairs)
+    if isinstance(gold, Chain) or isinstance(pred, Chain):
+        if isinstance(gold, Chain) and isinstance(pred, Chain):
+            return gold.ops == pred.ops and all(leaf(a, b) for a, b in zip(gold.exprs, pred.exprs))
+        from verifiers.math.sets import same_real_set
+
+        return same_real_set(gold, pred)
     if isinstance(gold, Seq) and gold.kind in ("set", "list"):
         items = pred.items if isinstance(pred, Seq) and pred.kind in ("set", "list") else (pred,)
         return _match_all(gold.items, items, leaf, rel)
@@ -265,6 +387,18 @@ def compare(gold: object, pred: object, leaf: LeafCmp, rel: RelCmp) -> bool:
             return t is not None and _text_key(t) == _text_key(gold.text)
         return False
     return False
+
+
+def _named_values(node: object) -> tuple[object, ...] | None:
+    """``x=1, y=2`` (distinct names, in order) -> the values ``(1, 2)``; else None."""
+    if not (isinstance(node, Seq) and node.kind == "list" and len(node.items) > 1):
+        return None
+    items = node.items
+    if not all(isinstance(r, Rel) and r.op == "=" and _is_name(r.lhs) for r in items):
+        return None
+    if len({r.lhs for r in items}) != len(items):  # type: ignore[attr-defined]
+        return None
+    return tuple(parse_answer(r.rhs, depth=1) for r in items)  # type: ignore[attr-defined]
 
 
 def _match_all(golds: tuple[object, ...], preds: tuple[object, ...], leaf: LeafCmp, rel: RelCmp) -> bool:

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 
 import pytest
 
+from tests.verifiers.math.adversarial_inputs import ADVERSARIAL, CONTEXTS, PeakRss, run_in_context
 from verifiers.compose import Composition
 from verifiers.math import verify
-from verifiers.math.grader import _verify_task
 from verifiers.pool import WorkerPool
 from verifiers.types import Sample
 
 DEADLINE = 1.0
-MARGIN = 0.5  # generous: correctness, not speed (2 shared cores)
-ISSUE_65 = "\\boxed{5^{5^{5^{5^{5}}}}} " + "\\frac{" * 40 + "x" + "}{y}" * 40
-ADVERSARIAL = {
-    "power_tower": "\\boxed{9^{9^{9^{9}}}}",
-    "huge_power": "\\boxed{10^{10^{8}}}",
-    "huge_int_power": "\\boxed{123456789^{987654321}}",
-    "factorial": "\\boxed{100000!}",
-    "poly_400": "\\boxed{" + "+".join(f"{k}x^{{{k}}}" for k in range(400)) + "}",
-    "long_completion": "blah " * 20000 + "\\boxed{5}",
-    "unbalanced": "\\boxed{\\frac{1}{2" + "{" * 5000,
-    "issue_65": ISSUE_65,
-    "symbolic_soup": "\\boxed{\\sum_{k=0}^{n} \\int_0^1 x^{k} dx \\oint \\nabla}",
-}
+# The issue's bound is deadline + 50 ms; `python -m benchmarks math` prints the measured overrun per
+# input and calling context (typically 20-110 ms here). This test only guards against a hang or a
+# missed kill: 0.4 s does not flake on 2 cores shared by several busy processes, 50 ms would.
+MARGIN = 0.4
+RSS_LIMIT_MB = 1024
 
 
 @pytest.fixture(scope="module")
@@ -49,42 +39,24 @@ def test_pure_path_is_bounded(name: str) -> None:
     assert time.monotonic() - start < DEADLINE + MARGIN
 
 
-def _run_all(pool: WorkerPool) -> list[tuple[str, float, object]]:
-    out = []
-    for name, completion in ADVERSARIAL.items():
-        start = time.monotonic()
-        fut = pool.submit(_verify_task, "5", completion, "strict", 1000, deadline=DEADLINE)
-        try:
-            result = fut.result()
-        except Exception as exc:  # TaskTimeout is the expected outcome for some inputs
-            result = type(exc).__name__
-        out.append((name, time.monotonic() - start, result))
-    return out
-
-
-def _check(rows: list[tuple[str, float, object]]) -> None:
+def _check(rows: list) -> None:
+    assert [r[0] for r in rows] == list(ADVERSARIAL)
     for name, elapsed, _ in rows:
         assert elapsed < DEADLINE + MARGIN, (name, elapsed)
 
 
-def test_main_thread(pool: WorkerPool) -> None:
-    _check(_run_all(pool))
+@pytest.mark.parametrize("context", CONTEXTS)
+def test_returns_within_deadline(pool: WorkerPool, context: str) -> None:
+    _check(run_in_context(context, pool, DEADLINE))
 
 
-def test_from_thread(pool: WorkerPool) -> None:
-    rows: list = []
-    t = threading.Thread(target=lambda: rows.extend(_run_all(pool)))
-    t.start()
-    t.join(timeout=60)
-    assert rows and not t.is_alive()
-    _check(rows)
-
-
-def test_from_asyncio(pool: WorkerPool) -> None:
-    async def main() -> list:
-        return await asyncio.to_thread(_run_all, pool)
-
-    _check(asyncio.run(main()))
+def test_worker_peak_rss_under_1gb() -> None:
+    # the address-space cap (4 GB) is far above the bound, so this measures the workers' real peak
+    with WorkerPool(2, default_deadline=DEADLINE, memory_limit_mb=4096, start_method="fork") as big:
+        with PeakRss(big) as rss:
+            run_in_context("main thread", big, DEADLINE)
+    assert len(rss.peak_kb) >= 2  # both workers (and respawned ones) were sampled
+    assert 0 < rss.max_mb() < RSS_LIMIT_MB, rss.peak_kb
 
 
 def test_reward_through_composition(pool: WorkerPool) -> None:

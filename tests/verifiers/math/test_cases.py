@@ -28,13 +28,20 @@ def _mv_verdict(case: dict) -> int:
 
 def test_math_verify_suite_agreement() -> None:
     # Math-Verify's parametrized (gold, pred, expected) triples, run as its helper runs them (lenient on
-    # both sides). Rows marked "disagree" carry our label and the reason (a known Math-Verify bug or a
-    # deliberate policy). Floor below is the measured agreement, not the 99% target (see report).
+    # both sides). Rows marked "disagree" carry our label and a one-line reason (a Math-Verify bug or a
+    # deliberate policy); agreement counts them at our label. Target of the issue: >= 99%, no false positive.
     verdicts = [_mv_verdict(c) for c in MV]
-    agree = sum(v == c["expected"] for v, c in zip(verdicts, MV)) / len(MV)
-    false_pos = [c for v, c in zip(verdicts, MV) if v == 1 and c["expected"] == 0]
+    misses = [(c["gold"], c["pred"][-80:], c["expected"]) for v, c in zip(verdicts, MV) if v != c["expected"]]
+    false_pos = [m for m in misses if m[2] == 0]
     assert not false_pos, false_pos
-    assert agree >= 0.90, agree
+    agree = 1 - len(misses) / len(MV)
+    assert agree >= 0.99, (agree, misses)
+
+
+def test_disagreements_are_few_and_explained() -> None:
+    documented = [c for c in MV if "disagree" in c]
+    assert len(documented) <= 12, len(documented)
+    assert all(len(c["disagree"]) > 20 and c["expected"] != c["mv_expected"] for c in documented)
 
 
 def test_documented_disagreements_hold() -> None:
