@@ -1,0 +1,1 @@
+"""Private parts of the language-consistency reward (`verifiers.language`): scripts, masking, lexicons, langdetect."""
