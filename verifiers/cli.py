@@ -61,7 +61,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         pairs = read_samples("<stdin>", sys.stdin)
     else:
         pairs = read_samples(args.input)  # validates every line before anything is written
-    pool = WorkerPool(args.workers, default_deadline=args.deadline) if args.workers != 0 else False
+    pool: WorkerPool | bool = WorkerPool(args.workers, default_deadline=args.deadline) if args.workers != 0 else False
     try:
         comp = Composition.from_config(config, pool=pool)
         writer = AtomicJsonlWriter(args.output)
@@ -83,7 +83,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
             raise
         elapsed = time.perf_counter() - t0
     finally:
-        if pool is not False:
+        if isinstance(pool, WorkerPool):
             pool.shutdown()
     print(f"scored {len(pairs)} records in {elapsed:.2f} s -> {args.output}", file=sys.stderr)
     for key, m in comp.metrics().items():

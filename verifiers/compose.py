@@ -440,7 +440,7 @@ def load_config(path: str | Path) -> list[dict[str, Any]]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib
     from pathlib import Path
 
     p = Path(path)

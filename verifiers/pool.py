@@ -142,7 +142,7 @@ class WorkerPool:
         self.default_deadline = default_deadline
         self.memory_limit_mb = memory_limit_mb
         self.stats = PoolStats()
-        self._ctx = mp.get_context(start_method)
+        self._ctx: Any = mp.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(["verifiers"])
         self._initializer = initializer
@@ -240,10 +240,10 @@ class WorkerPool:
         if w.conn.closed:
             return  # already killed (a timeout or crash path kills, reports, then replaces)
         pid = w.proc.pid
-        for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        for kill in (os.killpg, os.kill):  # the group first: whatever the task started dies with it
             try:
-                target()
-            except (ProcessLookupError, PermissionError, OSError):
+                kill(pid, signal.SIGKILL)
+            except OSError:
                 pass
         w.proc.join(timeout=2)
         w.conn.close()

@@ -105,10 +105,14 @@ class Sample:
         if language is not None and not isinstance(language, str):
             raise ValueError(f"field 'language' must be a language code string, got {language!r}")
         answer = record.get("answer")
-        if answer is not None and not isinstance(answer, (str, list, int, float)):
-            raise ValueError(f"field 'answer' must be a string or a list of strings, got {type(answer).__name__}")
         if isinstance(answer, (int, float)) and not isinstance(answer, bool):
-            answer = str(answer)
+            answer = str(answer)  # a numeric gold in JSON: 42 means "42"
+        if answer is not None and not (
+            isinstance(answer, str) or (isinstance(answer, list) and all(isinstance(a, str) for a in answer))
+        ):
+            raise ValueError(
+                f"field 'answer' must be a string or a list of strings, got {answer!r:.80}; quote numeric golds"
+            )
         extra = {k: v for k, v in record.items() if k not in _FIELDS}
         return cls(
             completion=completion,
@@ -191,7 +195,7 @@ class Reward:
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.params() == other.params()  # type: ignore[union-attr]
+        return isinstance(other, Reward) and type(self) is type(other) and self.params() == other.params()
 
     def __hash__(self) -> int:
         return hash((type(self).__qualname__, repr(sorted(self.params().items()))))
