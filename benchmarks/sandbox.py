@@ -1,0 +1,224 @@
+"""Code execution throughput: the embedded backend vs a fresh interpreter per test vs fork-per-check.
+
+One run, same machine, same trivial test (read an int, print it plus one), two drivers in parallel
+(one per core):
+
+* embedded: `sandbox.embedded.EmbeddedBackend(workers=2)` at its probed level (full isolation here);
+  each execution is a fresh hardened child forked from a warm zygote.
+* fresh subprocess: ``python -I -S -c CODE`` per test, stdin piped, stdout captured (the rllm/open-r1
+  driver pattern, minus their sandboxes).
+* fork-per-check: a `multiprocessing` Process plus a Manager list per check, fork start method (the
+  openai/human-eval and LiveCodeBench pattern).
+
+Latency: end-to-end time of one trivial execution seen by the supervisor (which is all overhead), with
+one driver. Targets (research/sandbox.md §7): >= 1,000 executions/s on 2 cores, >= 4x the fresh
+subprocess, p50 <= 1.5 ms, p99 <= 10 ms.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.report import Table
+
+PROGRAM = "print(int(input()) + 1)\n"
+STDIN = b"41\n"
+
+
+def _throughput(one: Callable[[], None], n: int, threads: int = 2) -> float:
+    """Executions per second with `threads` drivers running `one` n times in total."""
+    per = n // threads
+    barrier = threading.Barrier(threads + 1)
+
+    def drive() -> None:
+        barrier.wait()
+        for _ in range(per):
+            one()
+
+    ts = [threading.Thread(target=drive) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in ts:
+        t.join()
+    return per * threads / (time.perf_counter() - t0)
+
+
+def _latencies(one: Callable[[], None], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        one()
+        out.append(time.perf_counter() - t0)
+    return sorted(out)
+
+
+def _pct(xs: list[float], q: float) -> float:
+    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
+
+
+def _fresh_subprocess() -> None:
+    r = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", PROGRAM], input=STDIN, capture_output=True, timeout=30
+    )
+    assert r.stdout == b"42\n", r
+
+
+def _he_child(result: Any) -> None:
+    glb: dict[str, Any] = {}
+    exec("x = 41 + 1", glb)
+    result.append("passed" if glb["x"] == 42 else "failed")
+
+
+_manager: Any = None
+
+
+def _fork_per_check() -> None:
+    ctx = mp.get_context("fork")
+    result = _manager.list()
+    p = ctx.Process(target=_he_child, args=(result,))
+    p.start()
+    p.join(timeout=10)
+    if p.is_alive():
+        p.kill()
+    assert list(result) == ["passed"]
+
+
+def _cpu_seconds() -> float:
+    """CPU of this process plus every reaped descendant (zygotes, their children, subprocesses)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run(quick: bool = False) -> list[Table]:
+    from sandbox import Job, Limits, Status
+    from sandbox.embedded import EmbeddedBackend
+
+    global _manager
+    n_emb, n_sub, n_he, n_lat = (300, 30, 40, 200) if quick else (4000, 400, 300, 2000)
+    job = Job("script", PROGRAM, stdin=STDIN, limits=Limits(cpu_time_s=2.0))
+    cpu0 = _cpu_seconds()
+    backend = EmbeddedBackend(workers=2)
+
+    def embedded() -> None:
+        r = backend.execute(job)
+        assert r.status is Status.OK and r.stdout == b"42\n", r
+
+    try:
+        for _ in range(50):  # warm both zygotes
+            embedded()
+        emb = _throughput(embedded, n_emb)
+        level = backend.isolation.value
+    finally:
+        backend.close()
+    emb_cpu = (_cpu_seconds() - cpu0) / (n_emb + 50)
+    with EmbeddedBackend(workers=1) as one:
+        backend = one
+        for _ in range(20):
+            embedded()
+        lat = _latencies(embedded, n_lat)
+        child_cpu = statistics.median(one.execute(job).cpu_time for _ in range(50)) * 1000
+    cpu0 = _cpu_seconds()
+    sub = _throughput(_fresh_subprocess, n_sub)
+    sub_cpu = (_cpu_seconds() - cpu0) / n_sub
+    cpu0 = _cpu_seconds()
+    _manager = mp.get_context("fork").Manager()
+    try:
+        he = _throughput(_fork_per_check, n_he)
+    finally:
+        _manager.shutdown()
+        _manager = None
+    he_cpu = (_cpu_seconds() - cpu0) / n_he
+    cores = 2
+    nan = float("nan")
+    rows = [
+        [
+            f"embedded ({level} isolation)",
+            emb,
+            1.0,
+            emb_cpu * 1000,
+            cores / emb_cpu,
+            1.0,
+            _pct(lat, 0.5),
+            _pct(lat, 0.99),
+        ],
+        [
+            "fresh `python -I -S` per test",
+            sub,
+            emb / sub,
+            sub_cpu * 1000,
+            cores / sub_cpu,
+            sub_cpu / emb_cpu,
+            nan,
+            nan,
+        ],
+        [
+            "fork-per-check (Process + Manager)",
+            he,
+            emb / he,
+            he_cpu * 1000,
+            cores / he_cpu,
+            he_cpu / emb_cpu,
+            nan,
+            nan,
+        ],
+    ]
+    table = Table(
+        title=f"Trivial Python test executions, 2 drivers ({os.cpu_count()} cores on this machine)",
+        columns=[
+            "executor",
+            "executions/s",
+            "embedded is x faster",
+            "CPU ms/exec (all processes)",
+            "exec/s if 2 idle cores",
+            "embedded is x cheaper",
+            "p50 ms",
+            "p99 ms",
+        ],
+        rows=rows,
+        notes=[
+            "targets: embedded >= 1,000 exec/s on 2 cores and >= 4x the fresh subprocess; p50 <= 1.5 ms, p99 <= 10 ms",
+            "CPU ms/exec: CPU of the benchmark process and all its descendants (zygotes, children, subprocesses, "
+            "the Manager) per execution; 'exec/s if 2 idle cores' = 2 / that. Less sensitive to other load than "
+            "executions/s, which measures what this run actually got",
+            f"latency = supervisor-side end-to-end time of one execution, one driver, n={n_lat}; "
+            f"the child's own CPU per execution (median): {child_cpu:.2f} ms",
+            "each embedded execution: fork from a warm zygote, setsid, memfd stdio, 6 rlimits, uid drop, "
+            "seccomp, fresh globals; full isolation adds pid/net/mount/ipc/uts namespaces and a read-only root",
+            f"load average at the end of the run: {os.getloadavg()[0]:.1f} (shared VM): compare ratios within this run",
+        ],
+        figures={
+            "embedded_exec_per_s": round(emb, 1),
+            "subprocess_exec_per_s": round(sub, 1),
+            "fork_per_check_exec_per_s": round(he, 1),
+            "embedded_vs_subprocess": round(emb / sub, 2),
+            "embedded_vs_fork_per_check": round(emb / he, 2),
+            "embedded_cpu_ms_per_exec": round(emb_cpu * 1000, 3),
+            "subprocess_cpu_ms_per_exec": round(sub_cpu * 1000, 3),
+            "fork_per_check_cpu_ms_per_exec": round(he_cpu * 1000, 3),
+            "embedded_exec_per_s_if_2_idle_cores": round(cores / emb_cpu, 1),
+            "embedded_p50_ms": round(_pct(lat, 0.5), 3),
+            "embedded_p99_ms": round(_pct(lat, 0.99), 3),
+            "isolation": level,
+            "load_average": round(os.getloadavg()[0], 2),
+        },
+    )
+    return [table, *_docker_tables(quick)]
+
+
+# ---- Docker backend -------------------------------------------------------------------------------
+def _docker_tables(quick: bool) -> list[Table]:
+    """The Docker backend's tables (benchmarks/sandbox_docker.py starts and stops a private engine)."""
+    from benchmarks.sandbox_docker import docker_section
+
+    return list(docker_section(quick))

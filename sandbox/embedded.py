@@ -1,0 +1,427 @@
+"""The embedded backend: warm zygotes (one per core) that fork a hardened child per job. No Docker.
+
+Threat model. Covered: model-written code that loops, forks, allocates, floods output, fills the disk,
+writes or deletes files, opens sockets, reads secrets from the environment or /proc, walks frames or
+the heap for expected outputs, forges the result channel, returns objects with lying ``__eq__``, exits
+early, monkeypatches the harness, signals or traces the supervisor, or leaves state for the next test.
+Not covered: kernel exploits (seccomp narrows the attack surface; only a VM removes it), side channels
+(timing, cache), and at level "seccomp" (no namespaces) reads of world-readable host files and
+disk use across many files in the scratch directory (each file is capped by RLIMIT_FSIZE).
+
+Process tree: supervisor (this process) -> zygote (``python -I -S``, root, single-threaded; at level
+"full" it is pid 1 of its own pid namespace) -> one child per job (slot uid, seccomp, rlimits). The
+zygotes stay in the supervisor's process group, so killing that group (what `verifiers.pool` does to a
+hung worker) kills them; a child dies with its zygote (pid namespace teardown, or PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sandbox.backend import Backend, BackendError
+from sandbox.types import Isolation, Job, Limits, RunResult, Status
+
+__all__ = ["EmbeddedBackend", "ZygoteClient", "ZygoteError", "slot_uid"]
+
+ZYGOTE_SCRIPT = Path(__file__).with_name("_zygote.py")
+STDERR_TAIL = 4096
+EXIT_SYNTAX, EXIT_MEMORY, EXIT_OUTPUT, EXIT_ENCODE = 90, 91, 92, 93
+UID_BASE = 100_000
+MAX_WORKERS = 64
+"""Slot k of the supervisor with pid p runs as uid/gid ``UID_BASE + 64 * p + k`` (when root): unique
+among live supervisors, so children of different supervisors (e.g. two pool workers) cannot signal each
+other or share one RLIMIT_NPROC count, and the docker backend's 62000-63999 never collide."""
+
+
+def slot_uid(slot: int, pid: int | None = None) -> int:
+    """The uid (and gid) the children of `slot` run as, for the supervisor `pid` (default: this one)."""
+    return UID_BASE + MAX_WORKERS * (os.getpid() if pid is None else pid) + slot
+
+
+PRELOAD = "bisect collections copy functools heapq itertools math operator re string typing".split()
+"""Imported by every zygote before forking: cheap modules most solutions use. Each extra module makes
+every fork a little dearer (more memory to map and tear down), so heavier ones load on demand."""
+PRELOAD_UNREADABLE_STDLIB = (
+    "abc array calendar cmath dataclasses datetime decimal enum fractions hashlib io numbers queue "
+    "statistics struct textwrap threading time unicodedata"
+).split()
+"""Added when the slot uid cannot read the standard library (e.g. an interpreter under /root at level
+"seccomp"): there, a module not loaded before the fork cannot be imported at all."""
+
+
+def _stdlib_readable_by_others() -> bool:
+    path = os.path.dirname(os.__file__)
+    while path not in ("/", ""):
+        if not os.stat(path).st_mode & 0o005:
+            return False
+        path = os.path.dirname(path)
+    return True
+
+
+class ZygoteError(RuntimeError):
+    """A zygote failed to start or broke the protocol."""
+
+
+def _memfd(name: str, data: bytes = b"") -> int:
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    if data:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _read_capped(fd: int, cap: int) -> tuple[bytes, int]:
+    size = os.fstat(fd).st_size
+    return os.pread(fd, min(size, cap), 0), size
+
+
+def _tail(fd: int, n: int) -> bytes:
+    size = os.fstat(fd).st_size
+    return os.pread(fd, min(size, n), max(0, size - n))
+
+
+class ZygoteClient:
+    """One zygote process and the socket to it (not thread-safe: one job at a time).
+
+    Args:
+        level: "full", "seccomp" or "none" (see `Isolation`).
+        slot: slot number; the child runs as uid/gid ``slot_uid(slot)`` when we are root.
+        bpf: the seccomp filter (raw BPF bytes) or b"" for none.
+        scratch_mb: size of the scratch tmpfs at level "full".
+    """
+
+    def __init__(
+        self, level: str, slot: int, bpf: bytes, *, scratch_mb: int = 64, preload: Sequence[str] | None = None
+    ) -> None:
+        root = os.geteuid() == 0
+        cfg = {
+            "level": level,
+            "uid": slot_uid(slot) if root else None,
+            "gid": slot_uid(slot) if root else None,
+            "bpf": bpf.hex(),
+            "scratch_mb": scratch_mb,
+            "prefix": sys.base_prefix,
+        }
+        if preload is None:
+            preload = PRELOAD
+            if level != "full" and root and not _stdlib_readable_by_others():
+                preload = PRELOAD + PRELOAD_UNREADABLE_STDLIB
+        cfg["preload"] = list(preload)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-B", str(ZYGOTE_SCRIPT), str(theirs.fileno()), json.dumps(cfg)],
+                pass_fds=(theirs.fileno(),),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                close_fds=True,
+            )
+        finally:
+            theirs.close()
+        self.sock = ours
+        self.level = level
+        self.slot = slot
+        ours.settimeout(30)
+        try:
+            hello = ours.recv(4096)
+        except OSError as exc:
+            hello = b""
+            reason = str(exc)
+        else:
+            reason = "it exited"
+        if not hello:
+            err = b""
+            try:
+                self.proc.kill()
+                err = self.proc.communicate(timeout=5)[1] or b""
+            except (OSError, subprocess.SubprocessError):
+                pass
+            ours.close()
+            raise ZygoteError(
+                f"zygote at level {level!r} did not start ({reason}): {err[-800:].decode(errors='replace')}"
+            )
+        if self.proc.stderr is not None:  # never read again: keep its pipe from filling up
+            self.proc.stderr.close()
+        ours.settimeout(None)
+        self.pid = json.loads(hello)["pid"]
+
+    def execute(self, job: Job, isolation: Isolation) -> RunResult:
+        """Run one job; INFRA_ERROR (never an exception) if the zygote misbehaves."""
+        lim = job.limits
+        body = json.dumps({"mode": job.mode, "source": job.source, "payload": job.payload.decode()}).encode()
+        fds = [
+            _memfd("job", body),
+            _memfd("stdin", job.stdin),
+            _memfd("stdout"),
+            _memfd("stderr"),
+            _memfd("channel"),
+        ]
+        header = {
+            "limits": {
+                "cpu": lim.cpu_time_s,
+                "wall": lim.wall,
+                "mem_mb": lim.memory_mb,
+                "out_bytes": lim.output_bytes,
+                "nofile": lim.open_files,
+                "nproc": lim.threads,
+            }
+        }
+        try:
+            try:
+                socket.send_fds(self.sock, [json.dumps(header).encode()], fds)
+                self.sock.settimeout(lim.wall + 10)
+                raw = self.sock.recv(1 << 16)
+            except OSError as exc:
+                return RunResult(Status.INFRA_ERROR, isolation=isolation, detail=f"zygote I/O failed: {exc}")
+            if not raw:
+                return RunResult(Status.INFRA_ERROR, isolation=isolation, detail="zygote exited")
+            rep = json.loads(raw)
+            if "error" in rep:
+                return RunResult(Status.INFRA_ERROR, isolation=isolation, detail=f"zygote: {rep['error']}")
+            stdout, out_size = _read_capped(fds[2], lim.output_bytes)
+            channel, ch_size = _read_capped(fds[4], lim.output_bytes)
+            stderr = _tail(fds[3], STDERR_TAIL)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return _classify(rep, lim, stdout, out_size, channel, ch_size, stderr, isolation)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        """Hang up (the zygote then exits by itself, reaping its children), then make sure."""
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def _classify(
+    rep: dict[str, Any],
+    lim: Limits,
+    stdout: bytes,
+    out_size: int,
+    channel: bytes,
+    ch_size: int,
+    stderr: bytes,
+    isolation: Isolation,
+) -> RunResult:
+    code, sig, cpu = rep["exit"], rep["signal"], float(rep["cpu"])
+    detail = ""
+    # SIGXCPU comes only from RLIMIT_CPU (or from the child itself: a failure either way); the hard
+    # limit one second later is a SIGKILL; rusage may read a tick under the limit
+    if cpu > lim.cpu_time_s or sig == 24 or (sig == 9 and cpu >= 0.9 * lim.cpu_time_s):
+        status, detail = (
+            Status.TIMEOUT,
+            f"CPU limit {lim.cpu_time_s}s reached (rusage {cpu:.3f}s, signal {sig})",
+        )
+    elif rep["timeout_wall"]:
+        status, detail = Status.TIMEOUT, f"wall-clock backstop {lim.wall:.1f}s (cpu {cpu:.3f}s)"
+    elif out_size >= lim.output_bytes or ch_size >= lim.output_bytes or code == EXIT_OUTPUT:
+        status, detail = Status.OUTPUT_LIMIT, f"output reached the cap of {lim.output_bytes} bytes"
+    elif code == EXIT_MEMORY or rep["rss_kb"] > lim.memory_mb * 1024:
+        status, detail = Status.MEMORY, f"memory limit {lim.memory_mb} MiB"
+    elif sig is not None:
+        status, detail = Status.KILLED, f"killed by signal {sig}"
+    elif code == EXIT_SYNTAX:
+        status = Status.COMPILE_ERROR
+    elif code != 0:
+        status = Status.RUNTIME_ERROR
+        detail = "result not encodable (plain built-in types only)" if code == EXIT_ENCODE else f"exit {code}"
+    else:
+        status = Status.OK
+    if rep.get("supervisor_gone"):
+        status, detail = Status.INFRA_ERROR, "supervisor hung up"
+    return RunResult(
+        status=status,
+        exit_code=code,
+        signal=sig,
+        stdout=stdout,
+        stderr=stderr,
+        channel=channel,
+        cpu_time=cpu,
+        wall_time=float(rep["wall"]),
+        max_rss_kb=int(rep["rss_kb"]),
+        isolation=isolation,
+        detail=detail,
+    )
+
+
+_LEVEL_ORDER = (Isolation.FULL, Isolation.SECCOMP, Isolation.NONE)
+
+
+class EmbeddedBackend(Backend):
+    """Warm zygotes, one per core, each forking one hardened child per job.
+
+    Args:
+        workers: number of zygotes (default: CPU count). Jobs beyond that wait for a free one.
+        level: the isolation level wanted, or None for the strongest that works here (probed at start).
+        allow_unsafe: allow level "none" (rlimits only). Without it, a machine where nothing stronger
+            works raises `BackendError`.
+        scratch_mb: size of each zygote's scratch tmpfs at level "full".
+        preload: modules each zygote imports before forking (None: `PRELOAD`; the
+            harness's own needs are always loaded). More modules make programs that import them
+            start faster but make every fork a little dearer.
+
+    Raises:
+        BackendError: no acceptable isolation level could be started.
+    """
+
+    name = "embedded"
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        level: Isolation | str | None = None,
+        allow_unsafe: bool = False,
+        scratch_mb: int = 64,
+        preload: Sequence[str] | None = None,
+    ) -> None:
+        self.preload = preload
+        self.workers = workers or os.cpu_count() or 1
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise BackendError(f"workers must be between 1 and {MAX_WORKERS}, got {workers}")
+        self.scratch_mb = scratch_mb
+        self._lock = threading.Lock()
+        self._idle: queue.LifoQueue[ZygoteClient] = queue.LifoQueue()
+        self._all: list[ZygoteClient] = []
+        self._closed = False
+        self._slots = list(range(self.workers))
+        wanted = [Isolation(level)] if level is not None else list(_LEVEL_ORDER)
+        if Isolation.NONE in wanted and not allow_unsafe:
+            wanted = [lv for lv in wanted if lv is not Isolation.NONE]
+            if not wanted:
+                raise BackendError(
+                    "isolation level 'none' runs untrusted code unconfined; pass allow_unsafe=True"
+                )
+        errors = []
+        first = None
+        for lv in wanted:
+            try:
+                self._bpf = b"" if lv is Isolation.NONE else _bpf()
+                first = ZygoteClient(lv.value, 0, self._bpf, scratch_mb=scratch_mb, preload=preload)
+                self.isolation = lv
+                break
+            except (ZygoteError, OSError, RuntimeError) as exc:
+                errors.append(f"{lv.value}: {exc}")
+        if first is None:
+            hint = "" if allow_unsafe else " (level 'none' needs allow_unsafe=True)"
+            raise BackendError("no sandbox isolation level works here" + hint + ": " + "; ".join(errors))
+        self.probe_errors = errors
+        self._all.append(first)
+        self._idle.put(first)
+        self._slots.remove(0)
+        atexit.register(self.close)
+
+    @property
+    def parallelism(self) -> int:
+        return self.workers
+
+    def _acquire(self) -> ZygoteClient:
+        """An idle zygote, or a new one while slots are free. Waits in short slices so that a slot
+        freed by a retired zygote is noticed (a plain blocking get would wait forever for it)."""
+        while True:
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                pass
+            with self._lock:
+                if self._closed:
+                    raise ZygoteError("backend closed")
+                if self._slots:  # start another zygote, up to `workers`
+                    slot = self._slots.pop(0)
+                    try:
+                        z = ZygoteClient(
+                            self.isolation.value,
+                            slot,
+                            self._bpf,
+                            scratch_mb=self.scratch_mb,
+                            preload=self.preload,
+                        )
+                    except ZygoteError:
+                        self._slots.append(slot)
+                        raise
+                    self._all.append(z)
+                    return z
+            try:
+                return self._idle.get(timeout=0.05)
+            except queue.Empty:
+                continue
+
+    def execute(self, job: Job) -> RunResult:
+        if self._closed:
+            return RunResult(Status.INFRA_ERROR, isolation=self.isolation, detail="backend closed")
+        if job.language != "python":
+            return RunResult(
+                Status.INFRA_ERROR,
+                isolation=self.isolation,
+                detail=f"language {job.language!r} not supported",
+            )
+        try:
+            z = self._acquire()
+        except (ZygoteError, OSError) as exc:
+            return RunResult(Status.INFRA_ERROR, isolation=self.isolation, detail=str(exc))
+        result = z.execute(job, self.isolation)
+        if result.status is Status.INFRA_ERROR or not z.alive():
+            self._retire(z)
+        else:
+            self._idle.put(z)
+        return result
+
+    def _retire(self, z: ZygoteClient) -> None:
+        """Drop a broken zygote; its slot becomes free for a fresh one."""
+        z.close()
+        with self._lock:
+            if z in self._all:
+                self._all.remove(z)
+                self._slots.append(z.slot)
+
+    def pids(self) -> list[int]:
+        """Process ids of the running zygotes (for tests and diagnostics)."""
+        return [z.proc.pid for z in self._all]
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            for z in self._all:
+                z.close()
+            self._all.clear()
+
+
+def _bpf() -> bytes:
+    from sandbox.seccomp import filter_bpf
+
+    return filter_bpf()
+
+
+def execute_many(backend: Backend, jobs: Sequence[Job]) -> list[RunResult]:
+    """Run jobs concurrently on `backend` (threads; the backend bounds real parallelism)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, backend.parallelism)) as ex:
+        return list(ex.map(backend.execute, jobs))
