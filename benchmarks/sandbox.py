@@ -23,48 +23,13 @@ import resource
 import statistics
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from benchmarks.report import Table
+from benchmarks.timing import latencies, percentile_ms, throughput
 
 PROGRAM = "print(int(input()) + 1)\n"
 STDIN = b"41\n"
-
-
-def _throughput(one: Callable[[], None], n: int, threads: int = 2) -> float:
-    """Executions per second with `threads` drivers running `one` n times in total."""
-    per = n // threads
-    barrier = threading.Barrier(threads + 1)
-
-    def drive() -> None:
-        barrier.wait()
-        for _ in range(per):
-            one()
-
-    ts = [threading.Thread(target=drive) for _ in range(threads)]
-    for t in ts:
-        t.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for t in ts:
-        t.join()
-    return per * threads / (time.perf_counter() - t0)
-
-
-def _latencies(one: Callable[[], None], n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        one()
-        out.append(time.perf_counter() - t0)
-    return sorted(out)
-
-
-def _pct(xs: list[float], q: float) -> float:
-    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
 
 
 def _fresh_subprocess() -> None:
@@ -117,7 +82,7 @@ def run(quick: bool = False) -> list[Table]:
     try:
         for _ in range(50):  # warm both zygotes
             embedded()
-        emb = _throughput(embedded, n_emb)
+        emb = throughput(embedded, n_emb)
         level = backend.isolation.value
     finally:
         backend.close()
@@ -126,15 +91,15 @@ def run(quick: bool = False) -> list[Table]:
         backend = one
         for _ in range(20):
             embedded()
-        lat = _latencies(embedded, n_lat)
+        lat = latencies(embedded, n_lat)
         child_cpu = statistics.median(one.execute(job).cpu_time for _ in range(50)) * 1000
     cpu0 = _cpu_seconds()
-    sub = _throughput(_fresh_subprocess, n_sub)
+    sub = throughput(_fresh_subprocess, n_sub)
     sub_cpu = (_cpu_seconds() - cpu0) / n_sub
     cpu0 = _cpu_seconds()
     _manager = mp.get_context("fork").Manager()
     try:
-        he = _throughput(_fork_per_check, n_he)
+        he = throughput(_fork_per_check, n_he)
     finally:
         _manager.shutdown()
         _manager = None
@@ -149,8 +114,8 @@ def run(quick: bool = False) -> list[Table]:
             emb_cpu * 1000,
             cores / emb_cpu,
             1.0,
-            _pct(lat, 0.5),
-            _pct(lat, 0.99),
+            percentile_ms(lat, 0.5),
+            percentile_ms(lat, 0.99),
         ],
         [
             "fresh `python -I -S` per test",
@@ -207,8 +172,8 @@ def run(quick: bool = False) -> list[Table]:
             "subprocess_cpu_ms_per_exec": round(sub_cpu * 1000, 3),
             "fork_per_check_cpu_ms_per_exec": round(he_cpu * 1000, 3),
             "embedded_exec_per_s_if_2_idle_cores": round(cores / emb_cpu, 1),
-            "embedded_p50_ms": round(_pct(lat, 0.5), 3),
-            "embedded_p99_ms": round(_pct(lat, 0.99), 3),
+            "embedded_p50_ms": round(percentile_ms(lat, 0.5), 3),
+            "embedded_p99_ms": round(percentile_ms(lat, 0.99), 3),
             "isolation": level,
             "load_average": round(os.getloadavg()[0], 2),
         },

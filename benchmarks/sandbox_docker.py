@@ -22,49 +22,17 @@ import os
 import shutil
 import statistics
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from contextlib import closing
 
 from benchmarks.report import Table
+from benchmarks.timing import latencies, percentile_ms, throughput
 
 __all__ = ["docker_section", "run"]
 
 PROGRAM = "print(int(input()) + 1)\n"
 STDIN = b"41\n"
-
-
-def _throughput(one: Callable[[], None], n: int, threads: int) -> float:
-    per = max(1, n // threads)
-    barrier = threading.Barrier(threads + 1)
-
-    def drive() -> None:
-        barrier.wait()
-        for _ in range(per):
-            one()
-
-    ts = [threading.Thread(target=drive) for _ in range(threads)]
-    for t in ts:
-        t.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for t in ts:
-        t.join()
-    return per * threads / (time.perf_counter() - t0)
-
-
-def _latencies(one: Callable[[], None], n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        one()
-        out.append(time.perf_counter() - t0)
-    return sorted(out)
-
-
-def _pct(xs: list[float], q: float) -> float:
-    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
 
 
 def _cli_runner(base_url: str, args: list[str]) -> Callable[[], None]:
@@ -127,19 +95,19 @@ def docker_section(quick: bool) -> list[Table]:
             one = one_of(b1)
             for _ in range(20):
                 one()
-            lat1 = _latencies(one, n_lat)
-            thr1 = _throughput(one, n_thr // 2, 1)
+            lat1 = latencies(one, n_lat)
+            thr1 = throughput(one, n_thr // 2, 1)
         with DockerBackend(engine=engine, workers=2) as b2:
             one = one_of(b2)
-            _throughput(one, 40, 2)  # start the second container before timing
-            thr2 = _throughput(one, n_thr, 2)
+            throughput(one, 40, 2)  # start the second container before timing
+            thr2 = throughput(one, n_thr, 2)
         emb_thr = emb_p50 = float("nan")
         try:
             with EmbeddedBackend(workers=2) as emb:
                 one = one_of(emb)
-                _throughput(one, 40, 2)
-                emb_thr = _throughput(one, n_thr, 2)
-                emb_p50 = _pct(_latencies(one, n_lat // 2), 0.5)
+                throughput(one, 40, 2)
+                emb_thr = throughput(one, n_thr, 2)
+                emb_p50 = percentile_ms(latencies(one, n_lat // 2), 0.5)
         except Exception:  # noqa: BLE001  (context only; the Docker figures stand alone)
             pass
         # --- naive baselines --------------------------------------------------------------------
@@ -152,7 +120,7 @@ def docker_section(quick: bool) -> list[Table]:
                 engine.base_url, ["run", "--rm", "-i", "--network", "none", "--read-only", *vols, image, *py]
             )
             run_rm()
-            lat_rm = _latencies(run_rm, n_naive)
+            lat_rm = latencies(run_rm, n_naive)
             box = client.containers.run(
                 image,
                 ["/usr/bin/python3", "-c", "import time; time.sleep(3600)"],
@@ -164,7 +132,7 @@ def docker_section(quick: bool) -> list[Table]:
             try:
                 exec_one = _cli_runner(engine.base_url, ["exec", "-i", box.id, *py])
                 exec_one()
-                lat_exec = _latencies(exec_one, n_naive)
+                lat_exec = latencies(exec_one, n_naive)
             finally:
                 box.remove(force=True)
     finally:
@@ -172,23 +140,23 @@ def docker_section(quick: bool) -> list[Table]:
     rm_per_s = 1 / statistics.mean(lat_rm)
     exec_per_s = 1 / statistics.mean(lat_exec)
     rows = [
-        ["docker backend, 1 worker", thr1, _pct(lat1, 0.5), _pct(lat1, 0.99), thr1 / rm_per_s],
+        ["docker backend, 1 worker", thr1, percentile_ms(lat1, 0.5), percentile_ms(lat1, 0.99), thr1 / rm_per_s],
         ["docker backend, 2 workers", thr2, float("nan"), float("nan"), thr2 / rm_per_s],
         ["embedded backend, 2 workers", emb_thr, emb_p50, float("nan"), emb_thr / rm_per_s],
         [
             "docker exec -i per test",
             exec_per_s,
-            _pct(lat_exec, 0.5),
-            _pct(lat_exec, 0.99),
+            percentile_ms(lat_exec, 0.5),
+            percentile_ms(lat_exec, 0.99),
             exec_per_s / rm_per_s,
         ],
-        ["docker run --rm -i per test", rm_per_s, _pct(lat_rm, 0.5), _pct(lat_rm, 0.99), 1.0],
+        ["docker run --rm -i per test", rm_per_s, percentile_ms(lat_rm, 0.5), percentile_ms(lat_rm, 0.99), 1.0],
     ]
     figures.update(
         docker_exec_per_s_1w=round(thr1, 1),
         docker_exec_per_s_2w=round(thr2, 1),
-        docker_p50_ms=round(_pct(lat1, 0.5), 2),
-        docker_p99_ms=round(_pct(lat1, 0.99), 2),
+        docker_p50_ms=round(percentile_ms(lat1, 0.5), 2),
+        docker_p99_ms=round(percentile_ms(lat1, 0.99), 2),
         docker_run_rm_per_s=round(rm_per_s, 2),
         docker_vs_run_rm=round(thr2 / rm_per_s, 1),
         docker_vs_embedded=round(thr2 / emb_thr, 2) if emb_thr == emb_thr else None,

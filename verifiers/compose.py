@@ -381,7 +381,7 @@ class ScoreJob:
     def _score_groups(self, terms: list[Term], per_sample: list[dict[str, RewardResult]]) -> None:
         groups: dict[Any, list[int]] = defaultdict(list)
         for i, s in enumerate(self._samples):
-            groups[_group_key(s)].append(i)
+            groups[s.group_key()].append(i)
         for idx in groups.values():
             members = [
                 replace(
@@ -405,13 +405,6 @@ class ScoreJob:
                     self._comp._record(term.key, r, dt)
 
 
-def _group_key(sample: Sample) -> Any:
-    """Group by the `group` field; without it, by the prompt text (as GRPO groups share a prompt)."""
-    if sample.group is not None:
-        return ("group", sample.group)
-    if sample.prompt is not None:
-        return ("prompt", repr(sample.prompt))
-    return ("batch",)
 
 
 def parse_rewards(text: str) -> list[dict[str, Any]]:

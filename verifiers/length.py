@@ -173,14 +173,6 @@ def _length(sample: Sample, unit: str) -> tuple[int, str] | None:
     return len(sample.completion), "chars"
 
 
-def _group_key(sample: Sample) -> Any:
-    # the same grouping as verifiers.compose (group field, else prompt), so that a whole batch
-    # handed to score_group by an adapter is still split per prompt (open-r1 len_reward bug)
-    if sample.group is not None:
-        return ("group", sample.group)
-    if sample.prompt is not None:
-        return ("prompt", repr(sample.prompt))
-    return ("batch",)
 
 
 def _check_unit(reward: str, unit: Any, allowed: tuple[str, ...]) -> str:
@@ -254,7 +246,7 @@ class KimiLengthReward(Reward):
         out: list[RewardResult | None] = [None] * len(samples)
         groups: dict[Any, list[int]] = defaultdict(list)
         for i, s in enumerate(samples):
-            groups[_group_key(s)].append(i)
+            groups[s.group_key()].append(i)
         for idx in groups.values():
             members = [samples[i] for i in idx]
             for i, r in zip(idx, self._score_one_group(members)):

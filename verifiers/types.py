@@ -133,6 +133,15 @@ class Sample:
         out.update(self.extra)
         return out
 
+    def group_key(self) -> tuple[Any, ...]:
+        """The GRPO group this sample belongs to: its `group` field, else its prompt text (the
+        samples of one prompt form a group), else one group for the whole batch."""
+        if self.group is not None:
+            return ("group", self.group)
+        if self.prompt is not None:
+            return ("prompt", repr(self.prompt))
+        return ("batch",)
+
     def get(self, name: str, default: Any = None) -> Any:
         """A schema field or a pass-through field by name."""
         if name in _FIELDS:
