@@ -8,8 +8,9 @@ and never imported by it. Stdlib only (plus the sibling `canonical.py`).
 
 Protocol (one SOCK_SEQPACKET message each way per job):
 
-    request   JSON {"limits": {cpu, wall, mem_mb, out_bytes, nofile, nproc}}  + 5 file descriptors:
-              job (memfd: JSON {"mode", "source", "payload"}), stdin, stdout, stderr, channel
+    request   JSON {"mode": str, "limits": {cpu, wall, mem_mb, out_bytes, nofile, nproc}}  + 5 file
+              descriptors: job (memfd: 8-byte little-endian length of the UTF-8 source, the source,
+              then the payload, JSON or empty), stdin, stdout, stderr, channel
     reply     JSON {"exit": int|null, "signal": int|null, "cpu": s, "wall": s, "rss_kb": int, "timeout_wall": bool}
 
 The zygote NEVER reads the job's contents: the supervisor writes them into memfds and passes the
@@ -20,7 +21,8 @@ checker's expected values) in its own address space.
 Per job the child: starts a new session; moves the memfds to fds 0-4 and closes every other fd (the
 zygote's socket included); sets rlimits (AS, CPU, FSIZE, NOFILE, NPROC, CORE=0); drops to the slot's
 uid/gid (when root); asks for SIGKILL if the zygote dies; chdirs to the empty scratch; loads the seccomp
-filter (no_new_privs first); then reads its job and runs the harness for its mode.
+filter (no_new_privs was set once in the zygote and is inherited); then reads its job and runs the
+harness for its mode. The zygote forks through glibc's fork(2), not `os.fork` (see `_fork`).
 
 At level "full" the zygote first enters new pid/net/mount/ipc/uts namespaces (as pid 1 of its pid
 namespace: if it dies, the kernel kills every child) and pivots into a minimal read-only root: /usr and
@@ -31,6 +33,7 @@ other uids' processes, and a small tmpfs /tmp owned by the slot uid.
 # ruff: noqa: E402
 from __future__ import annotations
 
+import builtins
 import ctypes
 import errno
 import gc
@@ -42,6 +45,7 @@ import signal
 import socket
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import canonical  # noqa: I001  (sibling module, loaded before the lockdown)
@@ -62,6 +66,13 @@ EXIT_OUTPUT = 92
 EXIT_ENCODE = 93
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# fork(2) through glibc with the GIL held (PyDLL), not `os.fork`: the zygote is single-threaded, so
+# CPython's after-fork work (re-making the GIL and locks, the `threading` and `random` at-fork hooks)
+# has nothing to repair, and skipping it spares each child ~100 copy-on-write page faults. (The
+# children therefore share the zygote's `random` state: runs are reproducible.)
+_fork = ctypes.PyDLL(None, use_errno=True).fork
+_fork.restype = ctypes.c_int
+_fork.argtypes = ()
 _libc.syscall.restype = ctypes.c_long
 _libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
 _libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong)
@@ -208,19 +219,9 @@ def lock_down(fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid:
     if os.getppid() != zygote_pid:
         os._exit(125)
     os.chdir(scratch)  # the environment was cleared once, in the zygote (see main)
-    prog = cfg.get("bpf_prog")
-    if prog is not None:
-        _ok(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0), "no_new_privs")
-        _ok(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp")
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while True:
-        b = os.read(fd, 1 << 20)
-        if not b:
-            return b"".join(chunks)
-        chunks.append(b)
+    prog = cfg.get("bpf_ref")
+    if prog is not None:  # no_new_privs was set once in the zygote (inherited; it cannot be unset)
+        _ok(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0), "seccomp")
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -230,13 +231,14 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def child_main(fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid: int) -> None:
+def child_main(mode: str, fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid: int) -> None:
     status = 1
     try:
         lock_down(fds, limits, cfg, scratch, zygote_pid)
-        job = json.loads(_read_all(4))
+        data = os.pread(4, os.fstat(4).st_size, 0)
         os.close(4)
-        status = run_harness(job)
+        n = int.from_bytes(data[:8], "little")
+        status = run_harness(mode, data[8 : 8 + n].decode("utf-8", "surrogatepass"), data[8 + n :])
     except BaseException:  # noqa: BLE001  (the harness failing is the child's failure; report and exit)
         try:
             import traceback
@@ -248,12 +250,8 @@ def child_main(fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid
     os._exit(status)
 
 
-def run_harness(job: dict) -> int:
-    import builtins
-    import traceback
-
-    mode, source = job["mode"], job["source"]
-    payload = json.loads(job["payload"]) if job.get("payload") else {}
+def run_harness(mode: str, source: str, raw_payload: bytes) -> int:
+    payload = json.loads(raw_payload) if raw_payload else {}
     status = 0
     try:
         if mode == "check":
@@ -314,7 +312,6 @@ def run_check(test: str, payload: dict) -> int:
     so the supervisor can run that call in a candidate child and start this checker again with one more
     answer. The test's randomness is seeded, so each replay makes the same calls.
     """
-    import builtins
     import random
 
     random.seed(payload.get("seed", 0))
@@ -366,6 +363,8 @@ def run_check(test: str, payload: dict) -> int:
 
 def serve(sock: socket.socket, cfg: dict, scratch: str) -> None:
     me = os.getpid()
+    cfg["poller"] = select.poll()  # the socket stays registered; each job adds and removes its pidfd
+    cfg["poller"].register(sock.fileno(), select.POLLHUP | select.POLLERR)
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
@@ -374,10 +373,10 @@ def serve(sock: socket.socket, cfg: dict, scratch: str) -> None:
         if not msg:
             return
         try:
-            limits = json.loads(msg)["limits"]
+            request = json.loads(msg)
             if len(fds) != 5:
                 raise ValueError(f"expected 5 descriptors, got {len(fds)}")
-            reply = run_one(sock, fds, limits, cfg, scratch, me)
+            reply = run_one(sock, request["mode"], fds, request["limits"], cfg, scratch, me)
         except Exception as exc:  # noqa: BLE001  (a zygote fault is reported, not fatal)
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         finally:
@@ -394,28 +393,36 @@ def serve(sock: socket.socket, cfg: dict, scratch: str) -> None:
             return
 
 
-def run_one(sock: socket.socket, fds: list[int], limits: dict, cfg: dict, scratch: str, me: int) -> dict:
+def run_one(
+    sock: socket.socket, mode: str, fds: list[int], limits: dict, cfg: dict, scratch: str, me: int
+) -> dict:
     t0 = time.monotonic()
-    pid = os.fork()
+    pid = _fork()
     if pid == 0:
-        child_main(fds, limits, cfg, scratch, me)
+        child_main(mode, fds, limits, cfg, scratch, me)
+    if pid < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"fork: {os.strerror(e)}")
     pidfd = os.pidfd_open(pid)
-    poller = select.poll()
+    poller = cfg["poller"]
     poller.register(pidfd, select.POLLIN)
-    poller.register(sock.fileno(), select.POLLHUP | select.POLLERR)
     deadline = t0 + limits["wall"]
     timed_out = gone = False
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            timed_out = True
-            break
-        events = poller.poll(left * 1000)
-        if any(fd == pidfd for fd, _ in events):
-            break
-        if events:  # supervisor hung up
-            gone = True
-            break
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            events = poller.poll(left * 1000)
+            if any(fd == pidfd for fd, _ in events):
+                break
+            if events:  # supervisor hung up
+                gone = True
+                break
+    finally:  # the poller outlives this job: never leave the pidfd in it
+        poller.unregister(pidfd)
+        os.close(pidfd)
     if timed_out or gone:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -423,7 +430,6 @@ def run_one(sock: socket.socket, fds: list[int], limits: dict, cfg: dict, scratc
             pass
     _, status, ru = os.wait4(pid, 0)
     wall = time.monotonic() - t0
-    os.close(pidfd)
     wipe(scratch)
     if cfg["level"] == "full":  # pid 1 reaps anything reparented to it
         try:
@@ -450,6 +456,7 @@ def main() -> None:
     if bpf:  # built once here; each child only makes the two prctl calls
         cfg["bpf_buffer"] = ctypes.create_string_buffer(bpf, len(bpf))
         cfg["bpf_prog"] = _SockFprog(len(bpf) // 8, ctypes.cast(cfg["bpf_buffer"], ctypes.c_void_p))
+        cfg["bpf_ref"] = ctypes.byref(cfg["bpf_prog"])
     os.environ.clear()  # children inherit exactly this
     os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"})
     for name in (
@@ -469,6 +476,8 @@ def main() -> None:
     if cfg["level"] == "full":
         enter_namespaces_and_root(cfg)
     scratch = make_scratch(cfg)
+    if bpf:  # inherited by every child; children may not gain privileges through execve
+        _ok(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0), "no_new_privs")
     sock = socket.socket(fileno=sock_fd)
     gc.collect()
     gc.freeze()

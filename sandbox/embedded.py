@@ -163,7 +163,8 @@ class ZygoteClient:
     def execute(self, job: Job, isolation: Isolation) -> RunResult:
         """Run one job; INFRA_ERROR (never an exception) if the zygote misbehaves."""
         lim = job.limits
-        body = json.dumps({"mode": job.mode, "source": job.source, "payload": job.payload.decode()}).encode()
+        src = job.source.encode("utf-8", "surrogatepass")
+        body = len(src).to_bytes(8, "little") + src + job.payload
         fds = [
             _memfd("job", body),
             _memfd("stdin", job.stdin),
@@ -172,6 +173,7 @@ class ZygoteClient:
             _memfd("channel"),
         ]
         header = {
+            "mode": job.mode,
             "limits": {
                 "cpu": lim.cpu_time_s,
                 "wall": lim.wall,
@@ -179,7 +181,7 @@ class ZygoteClient:
                 "out_bytes": lim.output_bytes,
                 "nofile": lim.open_files,
                 "nproc": lim.threads,
-            }
+            },
         }
         try:
             try:

@@ -1,11 +1,14 @@
 """Invariants, checked with Hypothesis: canonical values round-trip with their exact types; code
-extraction and the comparator never raise on arbitrary text; a comparator never accepts a strict prefix."""
+extraction and the comparator never raise on arbitrary text; a comparator never accepts a strict prefix;
+any source text and stdin reach the sandboxed child unchanged."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sandbox import Job, Limits, Status
+from sandbox.backend import Backend
 from sandbox.canonical import EncodeError, decode, encode
 from sandbox.compare import compare_stdout
 from verifiers.code import extract_code
@@ -72,3 +75,14 @@ def test_a_strict_prefix_of_the_lines_never_passes(lines: list[str]) -> None:
     got = "\n".join(kept[:-1]).encode()
     assert compare_stdout(got, "\n".join(kept))[0] is False
     assert compare_stdout(want.encode(), want)[0] is True
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(st.characters(exclude_categories=()), max_size=40), st.binary(max_size=40))
+def test_source_and_stdin_reach_the_child_intact(backend: Backend, text: str, stdin: bytes) -> None:
+    """The job is framed as (source length, source, payload): any text, lone surrogates and a
+    coding cookie included, arrives as the exact `str` the supervisor holds; stdin as the exact bytes."""
+    src = f"# -*- coding: latin-1 -*-\nimport sys\nprint(ascii({text!r}), ascii(sys.stdin.buffer.read()))\n"
+    res = backend.execute(Job("script", src, stdin=stdin, limits=Limits(cpu_time_s=2.0)))
+    assert res.status is Status.OK, res
+    assert res.stdout.decode() == f"{ascii(text)} {ascii(stdin)}\n"
