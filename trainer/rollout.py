@@ -251,17 +251,5 @@ def _timed_submit(composition: Composition, samples: list[Sample]) -> tuple[Scor
 
 
 def reward_cpu_seconds(composition: Composition) -> float:
-    """Reward CPU seconds recorded since the last call (sum of per-sample latencies over terms), and reset.
-
-    Reads the composition's running stats; `Composition.metrics` reports only quantiles.
-    """
-    stats = getattr(composition, "_stats", {})
-    lock = getattr(composition, "_stats_lock", None)
-    total = 0.0
-    if lock is None:
-        return total
-    with lock:
-        for s in stats.values():
-            total += sum(s.latencies)
-            s.latencies.clear()
-    return total
+    """Reward CPU seconds recorded since the last call (summed per-sample latencies over terms), and reset."""
+    return sum(float(m["latency_total_s"] or 0.0) for m in composition.metrics(reset=True).values())

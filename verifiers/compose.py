@@ -130,6 +130,7 @@ class RewardStats:
             "none": self.n_none,
             "errors": self.n_error,
             "timeouts": self.n_timeout,
+            "latency_total_s": math.fsum(lat),
             "latency_p50_ms": 1e3 * _quantile(lat, 0.5) if lat else None,
             "latency_p99_ms": 1e3 * _quantile(lat, 0.99) if lat else None,
         }
@@ -280,7 +281,8 @@ class Composition:
             return RewardResult.cannot_judge(Reason.ERROR, error=f"{type(exc).__name__}: {exc}"), None
 
     def metrics(self, *, reset: bool = False) -> dict[str, dict[str, float | int | None]]:
-        """Per-term mean, std, count, None/error/timeout counts and latency p50/p99 (ms)."""
+        """Per-term mean, std, count, None/error/timeout counts, latency p50/p99 (ms) and the summed
+        latency (CPU seconds spent scoring); `reset` starts the counts afresh (e.g. once per step)."""
         with self._stats_lock:
             out = {k: v.summary() for k, v in self._stats.items()}
             if reset:

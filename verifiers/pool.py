@@ -94,7 +94,8 @@ def _worker_main(conn: Connection, memory_limit_mb: int | None, initializer: Cal
             return
         task_id, payload = msg
         try:
-            fn, args = pickle.loads(payload)
+            fn, args = pickle.loads(payload)  # may import the reward's modules: not the task's time
+            conn.send((task_id, None, None))  # "started": the deadline counts from here
             result = fn(*args)
             reply = (task_id, True, result)
         except MemoryError:
@@ -163,7 +164,8 @@ class WorkerPool:
         """Run ``fn(*args)`` in a worker. The future raises TaskTimeout, WorkerCrashed or TaskFailed.
 
         `fn` and `args` must be picklable (module-level functions, `Reward` objects, plain data).
-        The deadline counts from when a worker starts the task, not from submission.
+        The deadline counts from when a worker has loaded the task and starts it, not from submission
+        (loading, which may import the reward's modules, has its own `LOAD_DEADLINE`).
         """
         limit = self.default_deadline if deadline is None else float(deadline)
         if limit <= 0:
@@ -278,7 +280,7 @@ class WorkerPool:
                             _set_exception(task.future, TaskFailed(type(exc).__name__, f"could not send task: {exc}"))
                             self.stats.failed += 1
                             continue
-                        w.task, w.expires = task, time.monotonic() + task.deadline
+                        w.task, w.expires = task, time.monotonic() + max(LOAD_DEADLINE, task.deadline)
             now = time.monotonic()
             busy = [w for w in self._workers if w.task is not None]
             timeout = min((w.expires for w in busy), default=now + 1.0) - now
@@ -345,6 +347,9 @@ class WorkerPool:
             if fresh:
                 self._count_startup_death(code)
             return
+        if ok is None:  # the worker has loaded the task and starts it now
+            w.expires = time.monotonic() + task.deadline
+            return
         w.task, w.expires, w.served = None, float("inf"), True
         self._startup_deaths = 0
         if ok:
@@ -357,6 +362,11 @@ class WorkerPool:
 
 
 _MAX_STARTUP_DEATHS = 20
+
+LOAD_DEADLINE = 60.0
+"""Seconds a worker may take to load a task (unpickle it, importing the reward's modules: math-verify
+and sympy take seconds on a loaded machine) before the task's own deadline starts. Charging imports to
+the task would make every first task after a respawn time out under load, and each timeout respawns."""
 
 
 def _set_exception(future: Future[Any], exc: BaseException) -> None:

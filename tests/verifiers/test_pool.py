@@ -196,3 +196,13 @@ def test_workers_that_die_at_start_up_fail_tasks_instead_of_respawning_forever()
             pytest.fail("the pool kept respawning workers that die at start-up")
     finally:
         p.shutdown()
+
+
+def test_loading_the_task_module_is_not_charged_to_the_task_deadline():
+    # A fresh worker that must import a slow module (1 s) still runs a 0.3 s-deadline task: under load,
+    # charging imports to the task made every first task after a respawn time out, and each timeout respawned.
+    with WorkerPool(1, start_method="forkserver") as p:
+        from tests.verifiers import slow_import_task
+
+        assert p.submit(slow_import_task.quick, 1, deadline=0.3).result(timeout=30) == 2
+        assert p.stats.timeouts == 0
