@@ -45,18 +45,14 @@ def test_sleeping_task_is_killed_too(pool):
 def test_kill_reaches_processes_the_task_started(pool, tmp_path):
     marker = tmp_path / "grandchild.pid"
     with pytest.raises(TaskTimeout):
-        pool.submit(t.spawn_grandchild_and_hang, str(marker), deadline=0.5).result(timeout=3)
+        pool.submit(t.spawn_grandchild_and_hang, str(marker), deadline=2.0).result(timeout=10)
     gpid = int(marker.read_text())
-    for _ in range(100):
-        try:
-            os.kill(gpid, 0)
-        except ProcessLookupError:
+    for _ in range(300):
+        if not _alive(gpid):  # gone, or a zombie waiting for init to reap it: dead either way
             break
         time.sleep(0.01)
     else:
-        # a zombie that is reparented to init is dead for our purposes; check its state
-        with open(f"/proc/{gpid}/stat") as fh:
-            assert fh.read().split()[2] == "Z", "grandchild survived the deadline kill"
+        pytest.fail("the grandchild survived the deadline kill")
 
 
 def test_crash_fails_only_that_task(pool):
@@ -86,6 +82,7 @@ def test_unpicklable_task_is_refused_at_submit(pool):
 
 
 def test_process_count_constant_over_1000_tasks_with_hangs():
+    before = {c for c in os.listdir("/proc") if c.isdigit() and _ppid(int(c)) == os.getpid()}
     with WorkerPool(2, default_deadline=5.0) as p:
         start = len(p.pids())
         futures = []
@@ -107,8 +104,8 @@ def test_process_count_constant_over_1000_tasks_with_hangs():
             time.sleep(0.01)
         assert p.stats.respawns == 10
         assert len(p.pids()) == start
-        children = [c for c in os.listdir("/proc") if c.isdigit() and _ppid(int(c)) == os.getpid()]
-        # workers plus the forkserver, and nothing leaked
+        children = {c for c in os.listdir("/proc") if c.isdigit() and _ppid(int(c)) == os.getpid()} - before
+        # this pool's workers, plus the forkserver if this pool started it, and nothing leaked
         assert len([c for c in children if _alive(int(c))]) <= start + 1
 
 
