@@ -16,7 +16,7 @@ def _python_blocks() -> list[str]:
 
 
 def test_readme_has_python_examples():
-    assert len(_python_blocks()) >= 2
+    assert len(_python_blocks()) >= 3
 
 
 def test_quickstart_example_runs_and_scores_a_correct_completion():
@@ -28,8 +28,20 @@ def test_quickstart_example_runs_and_scores_a_correct_completion():
     assert "'math': 1.0" in rewards and "'ok'" in reasons
 
 
+def _block(marker: str) -> str:
+    return next(b for b in _python_blocks() if marker in b)
+
+
+def test_sandbox_example_runs_and_passes():
+    out = subprocess.run(
+        [sys.executable, "-c", _block("get_backend")], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[0] == "1.0"
+
+
 def test_writing_a_reward_example_registers_and_scores():
-    code = _python_blocks()[1] + (
+    code = _block("@register") + (
         "\nfrom verifiers import Composition, Sample\n"
         "c = Composition.from_config([{'name': 'ends_politely'}], pool=False)\n"
         "print(c.score([Sample(completion='Done. Thank you')])[0].reward)\n"
