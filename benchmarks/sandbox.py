@@ -189,7 +189,108 @@ def run(quick: bool = False) -> list[Table]:
             "load_average": round(os.getloadavg()[0], 2),
         },
     )
-    return [table, *_docker_tables(quick)]
+    return [table, *_cpp_tables(quick), *_docker_tables(quick)]
+
+
+# ---- C++ ------------------------------------------------------------------------------------------
+CPP_PROGRAM = '#include <bits/stdc++.h>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<"\\n";}\n'
+CPP_STDIN = b"41 1\n"
+
+
+def _cpp_tables(quick: bool) -> list[Table]:
+    """C++ a+b: executions/s of the cached binary (2 drivers) against an unsandboxed subprocess of the same
+    binary, and the one-time compile latency (cold with and without the precompiled header, cached)."""
+    import secrets
+    import shutil
+    import tempfile
+    import time
+
+    from sandbox import Job, Limits, Status, cpp
+    from sandbox.embedded import EmbeddedBackend
+
+    try:
+        tc = cpp.toolchain()
+    except cpp.CompilerMissing as exc:
+        return [Table(title="C++ executions", columns=["note"], rows=[[str(exc)]])]
+    n_exec, n_sub, n_compile = (300, 30, 2) if quick else (3000, 300, 5)
+    cache = cpp.BinaryCache(tempfile.mkdtemp(prefix="r1-bench-cpp-"))
+    try:
+        cpp.ensure_pch(tc)  # built once per machine; not part of a program's compile latency
+        with EmbeddedBackend(workers=2) as backend:
+
+            def cold(src: str) -> float:
+                t0 = time.perf_counter()
+                b = cpp.build(backend, f"// {secrets.token_hex(8)}\n{src}", cache=cache)
+                assert b.binary is not None and b.compiled, b
+                return time.perf_counter() - t0
+
+            cold("int main(){}\n")  # warm the zygote
+            pch = sorted(cold(CPP_PROGRAM) for _ in range(n_compile))
+            plain_src = CPP_PROGRAM.replace("#include <bits/stdc++.h>", "#include <iostream>")
+            plain = sorted(cold(plain_src) for _ in range(n_compile))
+            binary = cpp.build(backend, CPP_PROGRAM, cache=cache).binary
+            assert binary is not None
+            def hit() -> None:
+                assert not cpp.build(backend, CPP_PROGRAM, cache=cache).compiled
+
+            hits = latencies(hit, 50)
+            job = Job(
+                "native", "", stdin=CPP_STDIN, limits=Limits(cpu_time_s=2.0), language="cpp", binary=binary
+            )
+
+            def one() -> None:
+                r = backend.execute(job)
+                assert r.status is Status.OK and r.stdout == b"42\n", r
+
+            throughput(one, 50)
+            emb = throughput(one, n_exec)
+            lat = latencies(one, min(n_exec, 1000))
+            py_job = Job("script", PROGRAM, stdin=STDIN, limits=Limits(cpu_time_s=2.0))
+            def py_one() -> None:
+                assert backend.execute(py_job).status is Status.OK
+
+            py = throughput(py_one, n_exec)
+        local = shutil.copy(binary, tempfile.mkdtemp(prefix="r1-bench-cpp-run-"))
+
+        def sub() -> None:
+            r = subprocess.run([local], input=CPP_STDIN, capture_output=True, timeout=30)
+            assert r.stdout == b"42\n", r
+
+        subp = throughput(sub, n_sub)
+        shutil.rmtree(os.path.dirname(local), ignore_errors=True)
+    finally:
+        shutil.rmtree(cache.root, ignore_errors=True)
+    med = lambda xs: xs[len(xs) // 2]  # noqa: E731
+    rows = [
+        ["embedded, cached binary (sandboxed)", emb, 1.0, percentile_ms(lat, 0.5), percentile_ms(lat, 0.99)],
+        ["unsandboxed subprocess of the same binary", subp, emb / subp, float("nan"), float("nan")],
+        ["embedded, Python a+b (same run)", py, emb / py, float("nan"), float("nan")],
+    ]
+    table = Table(
+        title="C++ a+b executions (static binary from the cache), 2 drivers",
+        columns=["executor", "executions/s", "cached C++ is x faster", "p50 ms", "p99 ms"],
+        rows=rows,
+        notes=[
+            f"one-time compile, sandboxed (median of {n_compile}, wall): <bits/stdc++.h> with the precompiled "
+            f"header {med(pch) * 1000:.0f} ms; <iostream> {med(plain) * 1000:.0f} ms; cache hit "
+            f"{percentile_ms(hits, 0.5):.2f} ms (p50)",
+            f"flags: {' '.join(tc.flags)}; compiler: {tc.version}",
+            "target (research/sandbox.md §7): <= 0.4 s cold compile with PCH, 0 s cached, <= 1 ms run overhead",
+            f"load average at the end of the run: {os.getloadavg()[0]:.1f} (shared VM): compare ratios within this run",
+        ],
+        figures={
+            "cpp_exec_per_s": round(emb, 1),
+            "cpp_subprocess_exec_per_s": round(subp, 1),
+            "cpp_vs_subprocess": round(emb / subp, 2),
+            "python_exec_per_s_same_run": round(py, 1),
+            "cpp_p50_ms": round(percentile_ms(lat, 0.5), 3),
+            "cpp_p99_ms": round(percentile_ms(lat, 0.99), 3),
+            "cpp_compile_pch_ms": round(med(pch) * 1000, 1),
+            "cpp_compile_iostream_ms": round(med(plain) * 1000, 1),
+            "cpp_cache_hit_ms": round(percentile_ms(hits, 0.5), 3),
+        },
+    )
+    return [table]
 
 
 # ---- Docker backend -------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ Quick use::
     verdict = get_backend().run(Program("python", "print(int(input()) * 2)"), [StdioCase("21", "42")])
     verdict.all_passed, verdict.isolation    # (True, <Isolation.FULL: 'full'>)
 
-`python -m sandbox probe` prints which isolation primitives work on this machine. Languages: Python.
-C++ is not implemented yet (a C++ job returns INFRA_ERROR, so rewards say "cannot judge").
+`python -m sandbox probe` prints which isolation primitives work on this machine. Languages: Python,
+and C++17 on stdio tests (``Program("cpp", source)``): compiled once in a sandboxed compile step under its
+own policy, cached by source hash, the binary exec'd per test (`sandbox.cpp`), on both backends.
 See `sandbox.embedded` for the threat model and `sandbox.judge` for where verdicts are made.
 """
 

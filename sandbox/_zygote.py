@@ -24,6 +24,14 @@ uid/gid (when root); asks for SIGKILL if the zygote dies; chdirs to the empty sc
 filter (no_new_privs was set once in the zygote and is inherited); then reads its job and runs the
 harness for its mode. The zygote forks through glibc's fork(2), not `os.fork` (see `_fork`).
 
+Native modes (C++). ``compile``: the job is the source plus a JSON payload with the compiler's argv; the
+child (seccomp policy "compile": it may fork and exec, nothing else more than a Python child) writes
+the source to its scratch, runs the compiler there with stdout/stderr on the job's memfds, and copies the
+binary to the result channel. ``native``: the job descriptor is the cached binary, opened read-only by the
+supervisor; the child (policy "native") marks the channel close-on-exec and execs that descriptor with
+``execveat(fd, "", AT_EMPTY_PATH)``. If exec fails it writes ``{"exec_failed": ...}`` to the channel,
+which the exec'd program itself can never reach.
+
 At level "full" the zygote first enters new pid/net/mount/ipc/uts namespaces (as pid 1 of its pid
 namespace: if it dies, the kernel kills every child) and pivots into a minimal read-only root: /usr and
 the /lib*, /bin, /sbin links, /etc, the interpreter's prefix, four /dev nodes, a /proc that hides
@@ -86,6 +94,9 @@ PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 38, 22
 SECCOMP_MODE_FILTER = 2
 SYS_PIVOT_ROOT = 155  # x86_64
 SYS_MOUNT_SETATTR = 442
+SYS_EXECVEAT = 322  # x86_64
+AT_EMPTY_PATH = 0x1000
+NATIVE_FD = 4
 
 
 def _ok(rc: int, what: str) -> None:
@@ -129,6 +140,7 @@ def enter_namespaces_and_root(cfg: dict) -> None:
     prefix = os.path.realpath(cfg["prefix"])
     if not any(prefix == b or prefix.startswith(b + "/") for b in ("/usr", "/lib", "/lib64", "/bin")):
         binds.append(prefix)
+    binds += [p for p in cfg.get("ro_binds", ()) if os.path.isdir(p)]  # e.g. the C++ precompiled header
     for host in binds:
         os.makedirs(new + host, exist_ok=True)
         _mount(host, new + host, None, MS_BIND | MS_REC)
@@ -196,7 +208,7 @@ def wipe(path: str) -> None:
 # child side
 
 
-def lock_down(fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid: int) -> None:
+def lock_down(fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid: int, mode: str) -> None:
     os.setsid()
     # received order: job, stdin, stdout, stderr, channel -> fds 4, 0, 1, 2, 3; every other fd is closed
     high = [os.dup2(fd, 200 + k) for k, fd in enumerate(fds)]
@@ -210,6 +222,8 @@ def lock_down(fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["out_bytes"], limits["out_bytes"]))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits["nofile"], limits["nofile"]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if mode == "native":  # deep recursion in C++ needs more than 8 MiB; RLIMIT_AS still bounds it
+        resource.setrlimit(resource.RLIMIT_STACK, (mem, mem))
     if cfg["uid"] is not None:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
         os.setgroups([])
@@ -219,7 +233,7 @@ def lock_down(fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid:
     if os.getppid() != zygote_pid:
         os._exit(125)
     os.chdir(scratch)  # the environment was cleared once, in the zygote (see main)
-    prog = cfg.get("bpf_ref")
+    prog = cfg["bpf_refs"].get(mode if mode in ("native", "compile") else "python")
     if prog is not None:  # no_new_privs was set once in the zygote (inherited; it cannot be unset)
         _ok(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0), "seccomp")
 
@@ -234,7 +248,9 @@ def _write_all(fd: int, data: bytes) -> None:
 def child_main(mode: str, fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid: int) -> None:
     status = 1
     try:
-        lock_down(fds, limits, cfg, scratch, zygote_pid)
+        lock_down(fds, limits, cfg, scratch, zygote_pid, mode)
+        if mode == "native":
+            exec_native(cfg)
         data = os.pread(4, os.fstat(4).st_size, 0)
         os.close(4)
         n = int.from_bytes(data[:8], "little")
@@ -250,12 +266,55 @@ def child_main(mode: str, fds: list[int], limits: dict, cfg: dict, scratch: str,
     os._exit(status)
 
 
+def exec_native(cfg: dict) -> None:
+    """Replace this child with the binary on `NATIVE_FD`; on failure say why on the channel and exit."""
+    os.set_inheritable(3, False)  # the channel is ours: the program must not be able to write it
+    os.set_inheritable(NATIVE_FD, False)
+    _libc.syscall(
+        ctypes.c_long(SYS_EXECVEAT),
+        ctypes.c_long(NATIVE_FD),
+        b"",
+        cfg["exec_argv"],
+        cfg["exec_envp"],
+        ctypes.c_long(AT_EMPTY_PATH),
+    )
+    err = ctypes.get_errno()
+    _write_all(3, json.dumps({"exec_failed": f"execveat: {os.strerror(err)}"}).encode())
+    os._exit(127)
+
+
+def run_compile(source: str, payload: dict) -> int:
+    """Compile `source` in the scratch directory with ``payload["argv"]``; the binary goes to the channel.
+
+    Exit status: 0 with the binary on the channel, else 1 (the compiler's messages are on stderr).
+    """
+    with open(payload["source_name"], "wb") as fh:
+        fh.write(source.encode("utf-8", "surrogatepass"))
+    os.set_inheritable(3, False)  # the compiler works on untrusted input: keep it off the channel
+    pid = os.posix_spawn(payload["argv"][0], payload["argv"], payload["env"])
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        sys.stderr.write(
+            f"\ncompiler killed by signal {sig} ({signal.Signals(sig).name}): a compile limit was hit\n"
+        )
+        return 1
+    if os.WEXITSTATUS(status) != 0:
+        return 1
+    with open(payload["output_name"], "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            _write_all(3, chunk)
+    return 0
+
+
 def run_harness(mode: str, source: str, raw_payload: bytes) -> int:
     payload = json.loads(raw_payload) if raw_payload else {}
     status = 0
     try:
         if mode == "check":
             return run_check(source, payload)
+        if mode == "compile":
+            return run_compile(source, payload)
         try:
             code = compile(source, "<solution>", "exec")
         except (SyntaxError, ValueError) as exc:
@@ -396,6 +455,9 @@ def serve(sock: socket.socket, cfg: dict, scratch: str) -> None:
 def run_one(
     sock: socket.socket, mode: str, fds: list[int], limits: dict, cfg: dict, scratch: str, me: int
 ) -> dict:
+    if mode in ("native", "compile") and cfg["bpf_refs"] and mode not in cfg["bpf_refs"]:
+        # filters are on, but not this mode's: never run it unfiltered (nor under the Python one)
+        raise ValueError(f"no seccomp filter for mode {mode!r} was given to this zygote")
     t0 = time.monotonic()
     pid = _fork()
     if pid == 0:
@@ -453,10 +515,18 @@ def main() -> None:
     cfg = json.loads(sys.argv[2])
     cfg["sock_fd"] = sock_fd
     bpf = bytes.fromhex(cfg.get("bpf", ""))
-    if bpf:  # built once here; each child only makes the two prctl calls
-        cfg["bpf_buffer"] = ctypes.create_string_buffer(bpf, len(bpf))
-        cfg["bpf_prog"] = _SockFprog(len(bpf) // 8, ctypes.cast(cfg["bpf_buffer"], ctypes.c_void_p))
-        cfg["bpf_ref"] = ctypes.byref(cfg["bpf_prog"])
+    cfg["bpf_refs"] = {}
+    cfg["bpf_keep"] = []
+    for policy, key in (("python", "bpf"), ("native", "bpf_native"), ("compile", "bpf_compile")):
+        raw = bytes.fromhex(cfg.get(key, ""))
+        if raw:  # built once here; each child only makes the two prctl calls
+            buf = ctypes.create_string_buffer(raw, len(raw))
+            prog = _SockFprog(len(raw) // 8, ctypes.cast(buf, ctypes.c_void_p))
+            cfg["bpf_keep"] += [buf, prog]
+            cfg["bpf_refs"][policy] = ctypes.byref(prog)
+    argv = (ctypes.c_char_p * 2)(b"solution", None)
+    envp = (ctypes.c_char_p * 3)(b"PATH=/usr/bin:/bin", b"LANG=C.UTF-8", None)
+    cfg["exec_argv"], cfg["exec_envp"] = argv, envp
     os.environ.clear()  # children inherit exactly this
     os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"})
     for name in (

@@ -9,7 +9,9 @@ the children's working directory (the zygote wipes it after every job), a privat
 and no capability but the five the zygote needs to manage its children (SETUID/SETGID to drop to the slot
 uid, KILL to kill it, DAC_OVERRIDE/FOWNER to wipe what it wrote). Untrusted code runs in the
 zygote's children: slot uid, no capabilities, rlimits, our seccomp filter (no sockets, no fork or exec,
-no ptrace, no System V or POSIX IPC objects). Not covered: kernel exploits (the kernel is shared) and side
+no ptrace, no System V or POSIX IPC objects). C++ works as in the embedded backend: the host's g++ is
+under the bind-mounted ``/usr``, the precompiled-header directory is bind-mounted read-only, and a cached
+binary is passed to the container's zygote as a read-only descriptor (`sandbox.cpp`). Not covered: kernel exploits (the kernel is shared) and side
 channels; state that slips past all of this lasts at most until the container is recycled (every
 `recycle_after` runs).
 
@@ -42,6 +44,7 @@ import shutil
 import socket
 import tempfile
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from sandbox.backend import Backend, BackendError
@@ -54,7 +57,7 @@ from sandbox.docker_engine import (
     host_mounts,
     start_private_engine,
 )
-from sandbox.embedded import ZygoteClient, ZygoteError
+from sandbox.embedded import ZygoteClient, ZygoteError, _native_bpfs, _pch_binds
 from sandbox.types import Isolation, Job, RunResult, Status
 
 __all__ = ["CAPABILITIES", "UID_BASE", "DockerBackend", "DockerZygote", "create_backend", "engine_available"]
@@ -110,6 +113,7 @@ class DockerZygote(ZygoteClient):
         client: a ``docker.DockerClient``.
         image: the sandbox image tag (`sandbox.docker_engine.ensure_image`).
         bpf: the seccomp filter children load (raw BPF bytes).
+        native_bpf: the filters of C++ jobs, by policy ("native", "compile"); without them C++ jobs are refused.
         python: the host interpreter to run inside (must live under a bind-mounted directory).
         scratch_mb, memory_mb, cpus, pids: container limits (tmpfs size, cgroup memory, CPUs, processes).
         start_timeout: seconds to wait for the zygote's hello.
@@ -127,6 +131,7 @@ class DockerZygote(ZygoteClient):
         cpus: float,
         pids: int,
         start_timeout: float = 30.0,
+        native_bpf: Mapping[str, bytes] | None = None,
     ) -> None:
         uid = _next_uid()
         cfg = {
@@ -134,6 +139,8 @@ class DockerZygote(ZygoteClient):
             "uid": uid,
             "gid": uid,
             "bpf": bpf.hex(),
+            "bpf_native": (native_bpf or {}).get("native", b"").hex(),
+            "bpf_compile": (native_bpf or {}).get("compile", b"").hex(),
             "scratch": "/tmp",
             "prefix": "/usr",
         }
@@ -164,6 +171,7 @@ class DockerZygote(ZygoteClient):
                 volumes={
                     **{d: {"bind": d, "mode": "ro"} for d in bind},
                     sockdir: {"bind": "/r1", "mode": "ro"},
+                    **{d: {"bind": d, "mode": "ro"} for d in _pch_binds()},
                 },
                 cap_drop=["ALL"],
                 cap_add=list(CAPABILITIES),
@@ -306,6 +314,7 @@ class DockerBackend(Backend):
             from sandbox.seccomp import filter_bpf
 
             self._bpf = filter_bpf()
+            self._spec["native_bpf"] = _native_bpfs()
             self.client = self.engine.client()
             self.image = ensure_image(self.client)
             self._free -= 1
@@ -378,7 +387,7 @@ class DockerBackend(Backend):
     def execute(self, job: Job) -> RunResult:
         if self._closed:
             return RunResult(Status.INFRA_ERROR, isolation=self.isolation, detail="backend closed")
-        if job.language != "python":
+        if job.language not in ("python", "cpp"):
             return RunResult(
                 Status.INFRA_ERROR,
                 isolation=self.isolation,

@@ -24,11 +24,12 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sandbox.backend import Backend, BackendError
+from sandbox.cpp import pch_root
 from sandbox.types import Isolation, Job, Limits, RunResult, Status
 
 __all__ = ["EmbeddedBackend", "ZygoteClient", "ZygoteError", "slot_uid"]
@@ -92,6 +93,15 @@ def _tail(fd: int, n: int) -> bytes:
     return os.pread(fd, min(size, n), max(0, size - n))
 
 
+def _pch_binds() -> list[str]:
+    """The precompiled-header directory, made now (empty) so the zygote can bind it into its root."""
+    try:
+        os.makedirs(pch_root(), mode=0o755, exist_ok=True)
+    except OSError:
+        return []
+    return [pch_root()]
+
+
 class ZygoteClient:
     """One zygote process and the socket to it (not thread-safe: one job at a time).
 
@@ -103,14 +113,25 @@ class ZygoteClient:
     """
 
     def __init__(
-        self, level: str, slot: int, bpf: bytes, *, scratch_mb: int = 64, preload: Sequence[str] | None = None
+        self,
+        level: str,
+        slot: int,
+        bpf: bytes,
+        *,
+        scratch_mb: int = 64,
+        preload: Sequence[str] | None = None,
+        native_bpf: Mapping[str, bytes] | None = None,
     ) -> None:
         root = os.geteuid() == 0
+        native_bpf = native_bpf or {}
         cfg = {
             "level": level,
             "uid": slot_uid(slot) if root else None,
             "gid": slot_uid(slot) if root else None,
             "bpf": bpf.hex(),
+            "bpf_native": native_bpf.get("native", b"").hex(),
+            "bpf_compile": native_bpf.get("compile", b"").hex(),
+            "ro_binds": _pch_binds(),
             "scratch_mb": scratch_mb,
             "prefix": sys.base_prefix,
         }
@@ -163,10 +184,20 @@ class ZygoteClient:
     def execute(self, job: Job, isolation: Isolation) -> RunResult:
         """Run one job; INFRA_ERROR (never an exception) if the zygote misbehaves."""
         lim = job.limits
-        src = job.source.encode("utf-8", "surrogatepass")
-        body = len(src).to_bytes(8, "little") + src + job.payload
+        if job.mode == "native":  # the cached binary, read-only; the child execs this descriptor
+            if job.binary is None:
+                return RunResult(
+                    Status.INFRA_ERROR, isolation=isolation, detail="native job without a binary"
+                )
+            try:
+                first = os.open(job.binary, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                return RunResult(Status.INFRA_ERROR, isolation=isolation, detail=f"cached binary: {exc}")
+        else:
+            src = job.source.encode("utf-8", "surrogatepass")
+            first = _memfd("job", len(src).to_bytes(8, "little") + src + job.payload)
         fds = [
-            _memfd("job", body),
+            first,
             _memfd("stdin", job.stdin),
             _memfd("stdout"),
             _memfd("stderr"),
@@ -201,7 +232,9 @@ class ZygoteClient:
         finally:
             for fd in fds:
                 os.close(fd)
-        return _classify(rep, lim, stdout, out_size, channel, ch_size, stderr, isolation)
+        return _classify(
+            rep, lim, stdout, out_size, channel, ch_size, stderr, isolation, job.mode == "native"
+        )
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -231,9 +264,19 @@ def _classify(
     ch_size: int,
     stderr: bytes,
     isolation: Isolation,
+    native: bool = False,
 ) -> RunResult:
     code, sig, cpu = rep["exit"], rep["signal"], float(rep["cpu"])
     detail = ""
+    if native:  # any exit code is the program's own; the channel speaks only if exec failed
+        if channel:
+            why = channel[:200].decode(errors="replace")
+            return RunResult(
+                Status.INFRA_ERROR, isolation=isolation, detail=f"could not exec the binary: {why}"
+            )
+        code_map = code if code in (None, 0) else 1  # never read a program's exit code as a harness code
+    else:
+        code_map = code
     # SIGXCPU comes only from RLIMIT_CPU (or from the child itself: a failure either way); the hard
     # limit one second later is a SIGKILL; rusage may read a tick under the limit
     if cpu > lim.cpu_time_s or sig == 24 or (sig == 9 and cpu >= 0.9 * lim.cpu_time_s):
@@ -243,17 +286,19 @@ def _classify(
         )
     elif rep["timeout_wall"]:
         status, detail = Status.TIMEOUT, f"wall-clock backstop {lim.wall:.1f}s (cpu {cpu:.3f}s)"
-    elif out_size >= lim.output_bytes or ch_size >= lim.output_bytes or code == EXIT_OUTPUT:
+    elif out_size >= lim.output_bytes or ch_size >= lim.output_bytes or code_map == EXIT_OUTPUT:
         status, detail = Status.OUTPUT_LIMIT, f"output reached the cap of {lim.output_bytes} bytes"
-    elif code == EXIT_MEMORY or rep["rss_kb"] > lim.memory_mb * 1024:
+    elif code_map == EXIT_MEMORY or rep["rss_kb"] > lim.memory_mb * 1024:
         status, detail = Status.MEMORY, f"memory limit {lim.memory_mb} MiB"
     elif sig is not None:
         status, detail = Status.KILLED, f"killed by signal {sig}"
-    elif code == EXIT_SYNTAX:
+    elif code_map == EXIT_SYNTAX:
         status = Status.COMPILE_ERROR
-    elif code != 0:
+    elif code_map != 0:
         status = Status.RUNTIME_ERROR
-        detail = "result not encodable (plain built-in types only)" if code == EXIT_ENCODE else f"exit {code}"
+        detail = (
+            "result not encodable (plain built-in types only)" if code_map == EXIT_ENCODE else f"exit {code}"
+        )
     else:
         status = Status.OK
     if rep.get("supervisor_gone"):
@@ -326,7 +371,15 @@ class EmbeddedBackend(Backend):
         for lv in wanted:
             try:
                 self._bpf = b"" if lv is Isolation.NONE else _bpf()
-                first = ZygoteClient(lv.value, 0, self._bpf, scratch_mb=scratch_mb, preload=preload)
+                self._native_bpf = {} if lv is Isolation.NONE else _native_bpfs()
+                first = ZygoteClient(
+                    lv.value,
+                    0,
+                    self._bpf,
+                    scratch_mb=scratch_mb,
+                    preload=preload,
+                    native_bpf=self._native_bpf,
+                )
                 self.isolation = lv
                 break
             except (ZygoteError, OSError, RuntimeError) as exc:
@@ -364,6 +417,7 @@ class EmbeddedBackend(Backend):
                             self._bpf,
                             scratch_mb=self.scratch_mb,
                             preload=self.preload,
+                            native_bpf=self._native_bpf,
                         )
                     except ZygoteError:
                         self._slots.append(slot)
@@ -378,7 +432,7 @@ class EmbeddedBackend(Backend):
     def execute(self, job: Job) -> RunResult:
         if self._closed:
             return RunResult(Status.INFRA_ERROR, isolation=self.isolation, detail="backend closed")
-        if job.language != "python":
+        if job.language not in ("python", "cpp"):
             return RunResult(
                 Status.INFRA_ERROR,
                 isolation=self.isolation,
@@ -419,6 +473,13 @@ def _bpf() -> bytes:
     from sandbox.seccomp import filter_bpf
 
     return filter_bpf()
+
+
+def _native_bpfs() -> dict[str, bytes]:
+    """The filters of the C++ policies ("native" runs a binary, "compile" runs the compiler)."""
+    from sandbox.seccomp import filter_bpf
+
+    return {"native": filter_bpf("native"), "compile": filter_bpf("compile")}
 
 
 def execute_many(backend: Backend, jobs: Sequence[Job]) -> list[RunResult]:

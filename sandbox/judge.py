@@ -17,6 +17,10 @@ Where each kind of test is decided (never in a process that runs candidate code)
   from a checker that only ever saw plain values. Checker rounds are cached, so a group of completions
   that give the same answers pays for the checker once.
 
+C++ (stdio only): the program is compiled once per source (`sandbox.cpp.build`, cached by hash) in a
+sandboxed compile child; a compile failure fails every test (reason "compile_error", the compiler's
+messages in `Verdict.compile_error`); otherwise each test execs the cached binary in a fresh child.
+
 A candidate's results are facts about one input; forging them (writing the channel itself, exiting
 early, patching the harness) can only claim a value, and claiming the right value requires knowing it.
 """
@@ -92,6 +96,15 @@ def judge(
     Returns a `Verdict` whose outcomes follow the order of `cases`; cases not run after an early stop
     have reason "skipped". An infrastructure failure sets ``infra_error`` (the reward must be None).
     """
+    binary = None
+    if program.language in _CPP:
+        binary, failed = _compile(backend, program, cases)
+        if failed is not None:
+            return failed
+    elif program.language != "python":
+        return Verdict(
+            (), backend.isolation, len(cases), infra_error=f"language {program.language!r} not supported"
+        )
     order = sorted(range(len(cases)), key=lambda i: _cost(cases[i]))
     outcomes: list[TestOutcome | None] = [None] * len(cases)
     stopped = False
@@ -100,13 +113,37 @@ def judge(
             outcomes[i] = TestOutcome(False, Status.OK, "skipped")
             continue
         try:
-            outcomes[i] = _judge_one(backend, program, cases[i], limits)
+            outcomes[i] = _judge_one(backend, program, cases[i], limits, binary)
         except CannotJudge as exc:
             done = tuple(o for o in outcomes if o is not None)
             return Verdict(done, backend.isolation, len(cases), infra_error=str(exc))
         if all_pass and not outcomes[i].passed:  # type: ignore[union-attr]
             stopped = True
     return Verdict(tuple(o for o in outcomes if o is not None), backend.isolation, len(cases))
+
+
+_CPP = ("cpp", "c++", "cc", "cxx")
+
+
+def _compile(
+    backend: Backend, program: Program, cases: Sequence[TestCase]
+) -> tuple[str | None, Verdict | None]:
+    """(binary path, None), or (None, the verdict) when the program did not compile or cannot be judged."""
+    from sandbox import cpp
+
+    bad = [type(c).__name__ for c in cases if not isinstance(c, StdioCase)]
+    if bad:
+        raise ValueError(f"C++ programs are judged on stdio tests only, got {bad[0]}")
+    try:
+        b = cpp.build(backend, program.source)
+    except CannotJudge as exc:
+        return None, Verdict((), backend.isolation, len(cases), infra_error=str(exc))
+    except cpp.CompilerMissing as exc:
+        return None, Verdict((), backend.isolation, len(cases), infra_error=str(exc))
+    if b.binary is None:
+        fail = TestOutcome(False, Status.COMPILE_ERROR, "compile_error", b.cpu_time, b.wall_time)
+        return None, Verdict((fail,) * len(cases), backend.isolation, len(cases), compile_error=b.error)
+    return b.binary, None
 
 
 def _cost(case: TestCase) -> int:
@@ -128,9 +165,15 @@ def _failed(res: RunResult) -> TestOutcome:
     return TestOutcome(False, res.status, res.status.value, res.cpu_time, res.wall_time)
 
 
-def _judge_one(backend: Backend, program: Program, case: TestCase, limits: Limits) -> TestOutcome:
+def _judge_one(
+    backend: Backend, program: Program, case: TestCase, limits: Limits, binary: str | None = None
+) -> TestOutcome:
     if isinstance(case, StdioCase):
-        res = _execute(backend, Job("script", program.source, stdin=case.input.encode(), limits=limits))
+        if binary is not None:
+            job = Job("native", "", stdin=case.input.encode(), limits=limits, language="cpp", binary=binary)
+        else:
+            job = Job("script", program.source, stdin=case.input.encode(), limits=limits)
+        res = _execute(backend, job)
         if res.status is not Status.OK:
             return _failed(res)
         ok, _ = compare_stdout(

@@ -32,7 +32,7 @@ __all__ = [
     "Verdict",
 ]
 
-JobMode = Literal["script", "call", "check"]
+JobMode = Literal["script", "call", "check", "compile", "native"]
 """What the child does with a `Job`:
 
 * ``script``: run `Job.source` as ``__main__`` with `Job.stdin` on fd 0 (stdin/stdout problems).
@@ -41,6 +41,10 @@ JobMode = Literal["script", "call", "check"]
   canonical encoding of the return value (`sandbox.canonical`) to the result channel.
 * ``check``: run TRUSTED test code (an assert-style ``check``) against candidate answers given in the
   payload; never contains candidate code. See `sandbox.judge` for the replay protocol.
+* ``compile``: compile the C++ `Job.source` with the argv in the JSON payload (seccomp policy "compile");
+  the binary comes back on the result channel (see `sandbox.cpp`).
+* ``native``: exec the compiled binary at `Job.binary` (opened read-only by the backend, exec'd by
+  descriptor) with `Job.stdin` on fd 0 (seccomp policy "native").
 """
 
 
@@ -121,7 +125,7 @@ class Program:
     """Untrusted code to run."""
 
     language: str
-    """"python" (C++ is not implemented yet; see sandbox/__init__.py)."""
+    """"python" or "cpp" (C++17, stdio tests only; see `sandbox.cpp`)."""
     source: str
     """The program text."""
 
@@ -178,6 +182,8 @@ class Job:
     """Mode-specific JSON (see `JobMode`)."""
     limits: Limits = field(default_factory=Limits)
     language: str = "python"
+    binary: str | None = None
+    """``native`` mode: path of the compiled binary (in the supervisor's private cache)."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,8 @@ class Verdict:
     total: int
     infra_error: str | None = None
     """Set when the sandbox failed: the verdict cannot be trusted and the reward must be None."""
+    compile_error: str | None = None
+    """Compiler messages (tail) when a C++ program did not compile: every test failed (the program's fault)."""
 
     @property
     def passed(self) -> int:

@@ -28,6 +28,14 @@ The ``tests`` field, one of:
 
 Any style may add ``"limits": {"cpu_time_s": 2.0, "memory_mb": 512}`` to override the reward's.
 
+Language: ``"language": "cpp"`` in the tests object (else ``extra["code_language"]``, else the reward's
+`language` parameter) selects C++17. The program is then the last block fenced as ``cpp``, ``c++``,
+``cc`` or ``cxx`` (or untagged); it is compiled once in its own sandboxed compile step (cached by source
+hash, see `sandbox.cpp`) and run per test. C++ is judged on stdio tests only (other styles give
+``None``, reason ``unsupported_language``). A program that does not compile, or hits the compile
+limits, scores 0.0 (reason ``wrong``, ``info["first_failure"] == "compile_error"`` and the compiler's
+last messages in ``info["compile_error"]``): it is the program's fault, not "cannot judge".
+
 Scores: ``mode="fraction"`` gives passed/total; ``mode="all"`` gives 1.0 only if every test passes
 (cheapest first, stopping at the first failure). No code block gives 0.0 (reason ``no_answer``). A
 sandbox failure gives ``None`` (reason ``sandbox_error``), never 0.0.
@@ -47,6 +55,18 @@ __all__ = ["CodeReward", "extract_code", "parse_tests"]
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)
 _ALIASES = {"python": {"python", "py", "python3", "py3"}, "cpp": {"cpp", "c++", "cc", "cxx"}}
+_LANGUAGES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
+
+
+def _language(sample: Sample, default: str) -> str:
+    """The program's language: tests["language"], else extra["code_language"], else the reward's; canonical name."""
+    name = None
+    if isinstance(sample.tests, Mapping):
+        name = sample.tests.get("language")
+    if name is None and sample.extra:
+        name = sample.extra.get("code_language")
+    name = str(name or default).lower()
+    return _LANGUAGES.get(name, name)
 
 
 def extract_code(completion: str, *, language: str = "python", block: str = "last") -> str | None:
@@ -136,7 +156,7 @@ class CodeReward(Reward):
 
     Args:
         mode: "fraction" (passed/total) or "all" (1.0 only if every test passes; stops early).
-        language: "python" (C++ is not supported yet: such samples get None).
+        language: "python" or "cpp" (C++17, stdio tests only); a record's ``tests["language"]`` overrides it.
         block: which fenced block holds the program: "last", "first", or "whole" (no fences).
         cpu_time_s: CPU seconds per test execution.
         memory_mb: address-space limit per execution, MiB.
@@ -165,6 +185,10 @@ class CodeReward(Reward):
             raise ConfigError(f"code: block must be 'last', 'first' or 'whole', got {block!r}")
         if not cpu_time_s > 0 or memory_mb < 32:
             raise ConfigError(f"code: need cpu_time_s > 0 and memory_mb >= 32, got {cpu_time_s}, {memory_mb}")
+        if language.lower() not in _LANGUAGES:
+            raise ConfigError(
+                f"code: language must be 'python' or 'cpp' (or an alias: {sorted(_LANGUAGES)}), got {language!r}"
+            )
         self.mode = mode
         self.language = language
         self.block = block
@@ -177,15 +201,17 @@ class CodeReward(Reward):
         missing = self.missing(sample)
         if missing is not None:
             return missing
-        from sandbox import BackendError, Limits, Program, get_backend
+        from sandbox import BackendError, Limits, Program, StdioCase, get_backend
 
         cases, overrides = parse_tests(sample.tests)
-        language = sample.extra.get("code_language", self.language) if sample.extra else self.language
+        language = _language(sample, self.language)
+        if language not in _LANGUAGES or (
+            language == "cpp" and not all(isinstance(c, StdioCase) for c in cases)
+        ):
+            return RewardResult.cannot_judge("unsupported_language", language=language)
         code = extract_code(sample.completion, language=language, block=self.block)
         if code is None or not code.strip():
             return RewardResult(0.0, Reason.NO_ANSWER, {"why": f"no ```{language} block"})
-        if language != "python":
-            return RewardResult.cannot_judge("unsupported_language", language=language)
         limits = Limits(
             cpu_time_s=float(overrides.get("cpu_time_s", self.cpu_time_s)),
             memory_mb=int(overrides.get("memory_mb", self.memory_mb)),
@@ -203,5 +229,7 @@ class CodeReward(Reward):
         )
         if first_fail is not None:
             info["first_failure"] = first_fail
+        if verdict.compile_error is not None:
+            info["compile_error"] = verdict.compile_error[-500:]
         value = (1.0 if verdict.all_passed else 0.0) if self.mode == "all" else verdict.fraction
         return RewardResult(value, Reason.OK if verdict.all_passed else Reason.WRONG, info)

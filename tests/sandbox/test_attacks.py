@@ -476,12 +476,14 @@ def test_compile_time_attacks(backend: Backend) -> None:
     for src in ("x = " + "(" * 5000 + ")" * 5000, "x = 2 ** 10 ** 10\n", "def f(:\n", "x = '\\N{nope}'\n"):
         res = run(backend, src, limits=Limits(cpu_time_s=1.0, memory_mb=256))
         assert res.status is not Status.OK, src
-    # C++ (not implemented): never a pass, and "cannot judge" rather than 0 or 1
+    # C++ compiles in its own sandboxed child (more bombs, bounded, in test_cpp.py): a compile-time
+    # attack fails to compile, which is the program's fault (0.0), never a pass and never "cannot judge"
     cpp = '```cpp\n#include "/dev/zero"\n#include "/etc/shadow"\nint main(){}\n```'
     r = CodeReward(language="cpp").score(Sample(completion=cpp, tests=[{"input": "", "output": ""}]))
-    assert r.score is None
-    res = backend.execute(Job("script", "int main(){}", language="cpp"))
-    assert res.status is not Status.OK
+    assert r.score == 0.0 and r.info["first_failure"] == "compile_error", r
+    assert "root:" not in r.info["compile_error"]
+    v = backend.run(Program("cpp", cpp.strip("`").removeprefix("cpp\n")), [StdioCase("", "")], limits=FAST)
+    assert v.passed == 0 and v.infra_error is None and v.compile_error is not None
 
 
 # 18 ------------------------------------------------------------------------------------------------
