@@ -53,6 +53,11 @@ def plot_metrics(rows: list[dict[str, Any]], out: Path) -> None:
         ]
         if pts:
             ax.plot(*zip(*pts), marker="." if len(pts) < 30 else None)
+        else:  # say why the panel is empty rather than draw blank axes
+            why = "measured before and after GRPO only\n(eval.every = 0): see summary.json" if key.startswith(
+                "eval/"
+            ) else "not logged in this run"
+            ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=9, transform=ax.transAxes)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step", fontsize=8)
         ax.grid(alpha=0.3)
