@@ -46,12 +46,15 @@ import abc
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sandbox.types import Isolation, Job, Limits, Program, RunResult, TestCase, Verdict
+from sandbox.types import Isolation, Job, Limits, Program, RunResult, Status, TestCase, Verdict
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["Backend", "BackendError"]
+__all__ = ["LANGUAGES", "Backend", "BackendError", "refuse"]
+
+LANGUAGES = ("python", "cpp")
+"""Languages every backend runs."""
 
 
 class BackendError(RuntimeError):
@@ -110,3 +113,13 @@ class Backend(abc.ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def refuse(job: Job, *, closed: bool, isolation: Isolation) -> RunResult | None:
+    """The infra-error result a backend returns without running `job` (backend closed, language not
+    supported), or None when the job may run."""
+    if closed:
+        return RunResult(Status.INFRA_ERROR, isolation=isolation, detail="backend closed")
+    if job.language not in LANGUAGES:
+        return RunResult(Status.INFRA_ERROR, isolation=isolation, detail=f"language {job.language!r} not supported")
+    return None

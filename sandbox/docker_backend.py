@@ -47,7 +47,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.backend import Backend, BackendError
+from sandbox.backend import Backend, BackendError, refuse
 from sandbox.docker_engine import (
     LABEL,
     DockerEngineError,
@@ -385,14 +385,9 @@ class DockerBackend(Backend):
                 self._free += 1
 
     def execute(self, job: Job) -> RunResult:
-        if self._closed:
-            return RunResult(Status.INFRA_ERROR, isolation=self.isolation, detail="backend closed")
-        if job.language not in ("python", "cpp"):
-            return RunResult(
-                Status.INFRA_ERROR,
-                isolation=self.isolation,
-                detail=f"language {job.language!r} not supported",
-            )
+        refused = refuse(job, closed=self._closed, isolation=self.isolation)
+        if refused is not None:
+            return refused
         try:
             z = self._acquire()
         except Exception as exc:  # engine gone, container would not start: the sandbox failed, not the code

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sandbox.backend import Backend, BackendError
+from sandbox.backend import Backend, BackendError, refuse
 from sandbox.cpp import pch_root
 from sandbox.types import Isolation, Job, Limits, RunResult, Status
 
@@ -430,14 +430,9 @@ class EmbeddedBackend(Backend):
                 continue
 
     def execute(self, job: Job) -> RunResult:
-        if self._closed:
-            return RunResult(Status.INFRA_ERROR, isolation=self.isolation, detail="backend closed")
-        if job.language not in ("python", "cpp"):
-            return RunResult(
-                Status.INFRA_ERROR,
-                isolation=self.isolation,
-                detail=f"language {job.language!r} not supported",
-            )
+        refused = refuse(job, closed=self._closed, isolation=self.isolation)
+        if refused is not None:
+            return refused
         try:
             z = self._acquire()
         except (ZygoteError, OSError) as exc:

@@ -9,7 +9,6 @@ naming the file and line.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 from trainer.config import DataConfig
 from trainer.tasks import make_records
 from verifiers.errors import ConfigError, RecordError
+from verifiers.records import iter_records
 
 __all__ = ["R1_ZERO_TEMPLATE", "PromptStream", "load_jsonl", "load_prompts", "render_prompt"]
 
@@ -49,51 +49,36 @@ def load_jsonl(path: str | Path, *, prompt_field: str = "prompt") -> list[dict[s
     if not p.is_file():
         raise ConfigError(f"data file {p} does not exist; set data.path to a local JSONL file")
     records = []
-    with p.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RecordError(
-                    f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object",
-                    path=str(p),
-                    line=lineno,
-                ) from exc
-            if not isinstance(record, dict):
-                raise RecordError(
-                    f"expected a JSON object, got {type(record).__name__}", path=str(p), line=lineno
-                )
-            prompt = record.get(prompt_field)
-            if isinstance(prompt, str) and prompt.strip():
-                pass
-            elif (
-                isinstance(prompt, list)
-                and prompt
-                and all(
-                    isinstance(m, Mapping) and isinstance(m.get("content"), str) and "role" in m
-                    for m in prompt
-                )
-            ):
-                pass
-            else:
-                raise RecordError(
-                    f"field {prompt_field!r} must be a non-empty string or a list of {{role, content}} messages, "
-                    f"got {prompt!r:.80}; set data.prompt_field if the question is under another key",
-                    path=str(p),
-                    line=lineno,
-                )
-            answer = record.get("answer")
-            if answer is not None and not isinstance(answer, (str, int, float, list)):
-                raise RecordError(
-                    f"field 'answer' must be a string or a list of strings, got {answer!r:.80}",
-                    path=str(p),
-                    line=lineno,
-                )
-            if prompt_field != "prompt":
-                record["prompt"] = record.pop(prompt_field)
-            records.append(record)
+    for lineno, record in iter_records(p):  # malformed JSON raises RecordError(file, line)
+        prompt = record.get(prompt_field)
+        if isinstance(prompt, str) and prompt.strip():
+            pass
+        elif (
+            isinstance(prompt, list)
+            and prompt
+            and all(
+                isinstance(m, Mapping) and isinstance(m.get("content"), str) and "role" in m
+                for m in prompt
+            )
+        ):
+            pass
+        else:
+            raise RecordError(
+                f"field {prompt_field!r} must be a non-empty string or a list of {{role, content}} messages, "
+                f"got {prompt!r:.80}; set data.prompt_field if the question is under another key",
+                path=str(p),
+                line=lineno,
+            )
+        answer = record.get("answer")
+        if answer is not None and not isinstance(answer, (str, int, float, list)):
+            raise RecordError(
+                f"field 'answer' must be a string or a list of strings, got {answer!r:.80}",
+                path=str(p),
+                line=lineno,
+            )
+        if prompt_field != "prompt":
+            record["prompt"] = record.pop(prompt_field)
+        records.append(record)
     if not records:
         raise ConfigError(f"data file {p} holds no records")
     return records
