@@ -145,12 +145,15 @@ WORD: dict[str, re.Pattern[str]] = {
 }
 """Per word-script: a word (a letter run, joined over apostrophes)."""
 
-NON_UNIT: dict[str, re.Pattern[str]] = {
-    s.name: re.compile(f"(?<![{s.chars}'’])(?:[{s.chars}]|[{s.upper}]{{2,5}})(?![{s.chars}'’])")
+WORD_OR_NON_UNIT: dict[str, re.Pattern[str]] = {
+    s.name: re.compile(
+        f"((?<![{s.chars}'’])(?:[{s.chars}]|[{s.upper}]{{2,5}})(?![{s.chars}'’]))|{WORD[s.name].pattern}"
+    )
     for s in SCRIPTS
-    if s.variables
+    if s.variables and s.unit == "word"
 }
-"""Per variable script: a whole word that is not a unit (one letter, or 2-5 capitals)."""
+"""Per variable script: every word, with group 1 set when the word is not a unit (one letter, or 2-5
+capitals). One pass: `findall` yields "" for each unit, so the units are ``findall(run).count("")``."""
 
 
 def count_units(script: Script, run: str) -> int:
@@ -159,7 +162,6 @@ def count_units(script: Script, run: str) -> int:
     >>> count_units(SCRIPTS[3], "Let x be the GCD of a and b, so don't stop")
     8
     """
-    n = len(WORD[script.name].findall(run))
     if script.variables:
-        n -= len(NON_UNIT[script.name].findall(run))
-    return n
+        return WORD_OR_NON_UNIT[script.name].findall(run).count("")
+    return len(WORD[script.name].findall(run))
