@@ -6,29 +6,42 @@ Started by the supervisor (`sandbox.embedded`) as::
 
 and never imported by it. Stdlib only (plus the sibling `canonical.py`).
 
-Protocol (one SOCK_SEQPACKET message each way per job):
+Protocol (SOCK_SEQPACKET, one message each way per exchange):
 
-    request   JSON {"mode": str, "limits": {cpu, wall, mem_mb, out_bytes, nofile, nproc}}  + 5 file
-              descriptors: job (memfd: 8-byte little-endian length of the UTF-8 source, the source,
-              then the payload, JSON or empty), stdin, stdout, stderr, channel
-    reply     JSON {"exit": int|null, "signal": int|null, "cpu": s, "wall": s, "rss_kb": int, "timeout_wall": bool}
+    hello     zygote -> JSON {"ready": true, "pid": int, "level": str, "magic": hex}
+    setup     supervisor -> b"fds" + 5 memfds: job, stdin, stdout, stderr, channel; the zygote moves them
+              to fds 4, 0, 1, 2, 3 and keeps them for its whole life; reply b"ok"
+    job       supervisor -> ASCII b"<mode> <compiled 0|1> <wall_s> <cpu_s> <as_bytes> <fsize> <nofile>
+              <nproc> <stack|0>" (+ the binary's descriptor for mode native)
+    reply     b"ok <exit|-> <signal|-> <cpu_s> <wall_s> <rss_kb> <wall_timeout 0|1> <supervisor_gone 0|1>",
+              or b"infra <why>" / b"error <why>"
 
-The zygote NEVER reads the job's contents: the supervisor writes them into memfds and passes the
-descriptors; only the child reads them. So the zygote's memory (which every child inherits) holds no
-code, input or output of any job: a child cannot find another job's data (a neighbour's output, a
-checker's expected values) in its own address space.
+Before each job the supervisor writes the job memfd (8-byte little-endian length of the program, the
+program, then the payload: JSON or empty; the program is UTF-8 source, or with ``compiled`` 1 the
+`marshal` of the code object the supervisor compiled) and stdin, and empties stdout, stderr and the
+channel. The zygote NEVER reads them: only the child does. So the zygote's memory (which every child
+inherits) holds no code, input or output of any job: a child cannot find another job's data (a
+neighbour's output, a checker's expected values) in its own address space, and the memfds themselves
+hold only the current job once the supervisor has rewritten and truncated them.
 
-Per job the child: starts a new session; moves the memfds to fds 0-4 and closes every other fd (the
-zygote's socket included); sets rlimits (AS, CPU, FSIZE, NOFILE, NPROC, CORE=0); drops to the slot's
-uid/gid (when root); asks for SIGKILL if the zygote dies; chdirs to the empty scratch; loads the seccomp
-filter (no_new_privs was set once in the zygote and is inherited); then reads its job and runs the
-harness for its mode. The zygote forks through glibc's fork(2), not `os.fork` (see `_fork`).
+A child is forked AHEAD of its job (`spawn`): while the supervisor judges one result, the next child
+already runs its job-independent set-up and then blocks reading a "go" pipe. Set-up: new session; the
+memfds stay on fds 0-4 (a native job's binary moves to 4), the go pipe to 5, every other fd closed (the
+zygote's socket included); drop to the slot's uid/gid (when root); SIGKILL if the zygote dies; chdir to
+the empty scratch; load the child seccomp layer on top of the zygote's base layer (no_new_privs and the
+base were set once in the zygote and are inherited). On go (the job's request line) it lowers its
+rlimits (AS, CPU, FSIZE, NOFILE, NPROC, CORE=0; an unprivileged process may lower its limits), closes
+the pipe, reads its job and runs the harness for its mode. A child that dies before it read its go is an
+infrastructure failure (the zygote sees the go still unread in the pipe), never a verdict. Only Python
+jobs use the child forked ahead; native and compile jobs need another seccomp layer (and a native job
+its binary), so the waiting child is killed and one is forked for them. The zygote forks through glibc's
+fork(2), not `os.fork` (see `_fork`).
 
 Native modes (C++). ``compile``: the job is the source plus a JSON payload with the compiler's argv; the
-child (seccomp policy "compile": it may fork and exec, nothing else more than a Python child) writes
-the source to its scratch, runs the compiler there with stdout/stderr on the job's memfds, and copies the
-binary to the result channel. ``native``: the job descriptor is the cached binary, opened read-only by the
-supervisor; the child (policy "native") marks the channel close-on-exec and execs that descriptor with
+child (seccomp layer "compile": it may fork and exec) writes the source to its scratch, runs the
+compiler there with stdout/stderr on the job's memfds, and copies the binary to the result channel.
+``native``: the job descriptor is the cached binary, opened read-only by the supervisor; the child
+(layer "native") marks the channel close-on-exec and execs that descriptor with
 ``execveat(fd, "", AT_EMPTY_PATH)``. If exec fails it writes ``{"exec_failed": ...}`` to the channel,
 which the exec'd program itself can never reach.
 
@@ -41,16 +54,18 @@ other uids' processes, and a small tmpfs /tmp owned by the slot uid.
 # ruff: noqa: E402
 from __future__ import annotations
 
+import _socket
 import builtins
 import ctypes
 import errno
+import fcntl
 import gc
 import json
+import marshal
 import os
 import resource
 import select
 import signal
-import socket
 import sys
 import time
 import traceback
@@ -84,13 +99,14 @@ _fork.argtypes = ()
 _libc.syscall.restype = ctypes.c_long
 _libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
 _libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong)
+_prctl = _libc.prctl
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 38, 22
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 4, 38, 22
 SECCOMP_MODE_FILTER = 2
 SYS_PIVOT_ROOT = 155  # x86_64
 SYS_MOUNT_SETATTR = 442
@@ -163,14 +179,22 @@ def enter_namespaces_and_root(cfg: dict) -> None:
             _mount(None, host, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
         _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     _libc.sethostname(b"sandbox", 7)
-    uid, gid = cfg["uid"], cfg["gid"]
+    owner, mode = _scratch_owner(cfg)
     _mount(
         "tmpfs",
         "/tmp",
         "tmpfs",
         MS_NOSUID | MS_NODEV,
-        f"size={cfg['scratch_mb']}m,nr_inodes=1024,mode=0700,uid={uid},gid={gid}",
+        f"size={cfg['scratch_mb']}m,nr_inodes=1024,mode={mode:o},uid={owner},gid={cfg['gid']}",
     )
+
+
+def _scratch_owner(cfg: dict) -> tuple[int, int]:
+    """Owner and mode of the scratch directory: the slot uid's own (0700), or, with two uids taking
+    turns, root's with their shared group (0770)."""
+    if len(cfg["uids"]) == 1:
+        return cfg["uids"][0], 0o700
+    return 0, 0o770
 
 
 def make_scratch(cfg: dict) -> str:
@@ -181,9 +205,11 @@ def make_scratch(cfg: dict) -> str:
     import tempfile
 
     path = tempfile.mkdtemp(prefix="r1-sandbox-")
-    if cfg["uid"] is not None:
-        os.chown(path, cfg["uid"], cfg["gid"])
-    os.chmod(path, 0o700)
+    mode = 0o700
+    if cfg["uids"][0] is not None:
+        owner, mode = _scratch_owner(cfg)
+        os.chown(path, owner, cfg["gid"])
+    os.chmod(path, mode)
     return path
 
 
@@ -208,34 +234,91 @@ def wipe(path: str) -> None:
 # child side
 
 
-def lock_down(fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid: int, mode: str) -> None:
+GO_FD = 5
+_RLIMITS = (  # the job request's numeric fields, in order, from field 3 on
+    resource.RLIMIT_CPU,
+    resource.RLIMIT_AS,
+    resource.RLIMIT_FSIZE,
+    resource.RLIMIT_NOFILE,
+    resource.RLIMIT_NPROC,
+    resource.RLIMIT_STACK,
+)
+PYTHON_MODES = frozenset((b"script", b"call", b"check"))
+
+
+def prepare(
+    policy: str,
+    go_r: int,
+    native_fd: int,
+    uid: int | None,
+    limits: bytes,
+    cfg: dict,
+    scratch: str,
+    zygote_pid: int,
+) -> None:
+    """Child, before its job arrives: everything but reading and running the job (see the docstring).
+    `limits` holds the rlimits of the job line (from its 4th field): the zygote gives a job only to a
+    child prepared with that job's limits."""
     os.setsid()
-    # received order: job, stdin, stdout, stderr, channel -> fds 4, 0, 1, 2, 3; every other fd is closed
-    high = [os.dup2(fd, 200 + k) for k, fd in enumerate(fds)]
-    for fd, target in zip(high, (4, 0, 1, 2, 3)):
-        os.dup2(fd, target)
-    os.closerange(5, 1 << 16)
-    mem = limits["mem_mb"] << 20
-    cpu = max(1, int(limits["cpu"] + 0.999))
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["out_bytes"], limits["out_bytes"]))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["nofile"], limits["nofile"]))
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())  # the zygote blocks SIGCHLD; children start clean
+    if native_fd >= 0:
+        os.dup2(native_fd, NATIVE_FD)
+    if go_r != GO_FD:
+        os.dup2(go_r, GO_FD)
+    os.closerange(GO_FD + 1, 1 << 20)
+    for res, value in zip(_RLIMITS, limits.split()):
+        n = int(value)
+        if n >= 0:
+            resource.setrlimit(res, (n, n + 1 if res == resource.RLIMIT_CPU else n))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if mode == "native":  # deep recursion in C++ needs more than 8 MiB; RLIMIT_AS still bounds it
-        resource.setrlimit(resource.RLIMIT_STACK, (mem, mem))
-    if cfg["uid"] is not None:
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
-        os.setgroups([])
+    if uid is not None:
+        os.setgroups(())
         os.setresgid(cfg["gid"], cfg["gid"], cfg["gid"])
-        os.setresuid(cfg["uid"], cfg["uid"], cfg["uid"])
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, None, 0, 0)  # after setresuid, which clears it
+        os.setresuid(uid, uid, uid)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, None, 0, 0)  # after setresuid, which clears it
     if os.getppid() != zygote_pid:
         os._exit(125)
     os.chdir(scratch)  # the environment was cleared once, in the zygote (see main)
-    prog = cfg["bpf_refs"].get(mode if mode in ("native", "compile") else "python")
-    if prog is not None:  # no_new_privs was set once in the zygote (inherited; it cannot be unset)
-        _ok(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0), "seccomp")
+    prog = cfg["bpf_refs"].get(policy)
+    if prog is not None:
+        _ok(_prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0), "seccomp")
+
+
+def child_main(
+    policy: str,
+    go_r: int,
+    native_fd: int,
+    uid: int | None,
+    limits: bytes,
+    cfg: dict,
+    scratch: str,
+    zygote_pid: int,
+) -> None:
+    try:
+        prepare(policy, go_r, native_fd, uid, limits, cfg, scratch, zygote_pid)
+    except BaseException:  # noqa: BLE001  (the zygote sees the unread go and reports infra failure)
+        os._exit(126)
+    go = os.read(GO_FD, 512)
+    if not go:  # the zygote is gone, or dropped this child unused
+        os._exit(0)
+    status = 1
+    try:
+        req = go.split(None, 2)
+        mode = req[0]
+        os.close(GO_FD)
+        if mode == b"native":
+            exec_native(cfg)
+        data = os.pread(4, os.fstat(4).st_size, 0)
+        os.close(4)
+        n = int.from_bytes(data[:8], "little")
+        status = run_harness(mode.decode(), req[1] == b"1", data[8 : 8 + n], data[8 + n :])
+    except BaseException:  # noqa: BLE001  (the harness failing is the child's failure; report and exit)
+        try:
+            traceback.print_exc()
+            sys.stderr.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(status)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -243,27 +326,6 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         n = os.write(fd, view)
         view = view[n:]
-
-
-def child_main(mode: str, fds: list[int], limits: dict, cfg: dict, scratch: str, zygote_pid: int) -> None:
-    status = 1
-    try:
-        lock_down(fds, limits, cfg, scratch, zygote_pid, mode)
-        if mode == "native":
-            exec_native(cfg)
-        data = os.pread(4, os.fstat(4).st_size, 0)
-        os.close(4)
-        n = int.from_bytes(data[:8], "little")
-        status = run_harness(mode, data[8 : 8 + n].decode("utf-8", "surrogatepass"), data[8 + n :])
-    except BaseException:  # noqa: BLE001  (the harness failing is the child's failure; report and exit)
-        try:
-            import traceback
-
-            traceback.print_exc()
-            sys.stderr.flush()
-        except BaseException:  # noqa: BLE001
-            pass
-    os._exit(status)
 
 
 def exec_native(cfg: dict) -> None:
@@ -307,16 +369,22 @@ def run_compile(source: str, payload: dict) -> int:
     return 0
 
 
-def run_harness(mode: str, source: str, raw_payload: bytes) -> int:
+def run_harness(mode: str, compiled: bool, program: bytes, raw_payload: bytes) -> int:
+    """Run the job in this child; the exit status (see the EXIT_* codes)."""
     payload = json.loads(raw_payload) if raw_payload else {}
     status = 0
     try:
         if mode == "check":
-            return run_check(source, payload)
+            return run_check(program.decode("utf-8", "surrogatepass"), payload)
         if mode == "compile":
-            return run_compile(source, payload)
-        try:
-            code = compile(source, "<solution>", "exec")
+            return run_compile(program.decode("utf-8", "surrogatepass"), payload)
+        try:  # the supervisor compiled it (same interpreter), or we do; no __future__ of ours leaks in
+            if compiled:
+                code = marshal.loads(program)
+            else:
+                code = compile(
+                    program.decode("utf-8", "surrogatepass"), "<solution>", "exec", dont_inherit=True
+                )
         except (SyntaxError, ValueError) as exc:
             sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
             return EXIT_SYNTAX
@@ -403,9 +471,9 @@ def run_check(test: str, payload: dict) -> int:
 
     glb: dict = {"__name__": "__main__", "__builtins__": builtins}
     try:
-        exec(compile(payload.get("prelude", ""), "<prelude>", "exec"), glb)
+        exec(compile(payload.get("prelude", ""), "<prelude>", "exec", dont_inherit=True), glb)
         glb[payload["entry_point"]] = candidate
-        exec(compile(test, "<test>", "exec"), glb)
+        exec(compile(test, "<test>", "exec", dont_inherit=True), glb)
         check = glb.get("check")
         if callable(check):
             check(candidate)
@@ -420,110 +488,282 @@ def run_check(test: str, payload: dict) -> int:
 # zygote loop
 
 
-def serve(sock: socket.socket, cfg: dict, scratch: str) -> None:
-    me = os.getpid()
-    cfg["poller"] = select.poll()  # the socket stays registered; each job adds and removes its pidfd
-    cfg["poller"].register(sock.fileno(), select.POLLHUP | select.POLLERR)
-    while True:
-        try:
-            msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
-        except OSError:
-            return
-        if not msg:
-            return
-        try:
-            request = json.loads(msg)
-            if len(fds) != 5:
-                raise ValueError(f"expected 5 descriptors, got {len(fds)}")
-            reply = run_one(sock, request["mode"], fds, request["limits"], cfg, scratch, me)
-        except Exception as exc:  # noqa: BLE001  (a zygote fault is reported, not fatal)
-            reply = {"error": f"{type(exc).__name__}: {exc}"}
-        finally:
-            for fd in fds:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        try:
-            sock.send(json.dumps(reply).encode())
-        except OSError:
-            return
-        if reply.get("supervisor_gone"):
-            return
+def _recv(sock: _socket.socket, nfds: int) -> tuple[bytes, list[int]]:
+    """One message and up to `nfds` descriptors passed with it."""
+    msg, anc, _, _ = sock.recvmsg(1 << 16, _socket.CMSG_SPACE(4 * nfds))
+    fds: list[int] = []
+    for level, kind, data in anc:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += memoryview(data[: len(data) - len(data) % 4]).cast("i").tolist()
+    return msg, fds
 
 
-def run_one(
-    sock: socket.socket, mode: str, fds: list[int], limits: dict, cfg: dict, scratch: str, me: int
-) -> dict:
-    if mode in ("native", "compile") and cfg["bpf_refs"] and mode not in cfg["bpf_refs"]:
-        # filters are on, but not this mode's: never run it unfiltered (nor under the Python one)
-        raise ValueError(f"no seccomp filter for mode {mode!r} was given to this zygote")
-    t0 = time.monotonic()
+class Child:
+    """A forked child waiting for (or running) its job."""
+
+    __slots__ = ("pid", "go_w", "turn", "limits")
+
+    def __init__(self, pid: int, go_w: int, turn: int, limits: bytes) -> None:
+        self.pid, self.go_w, self.turn, self.limits = pid, go_w, turn, limits
+
+
+def spawn(policy: str, native_fd: int, turn: int, limits: bytes, cfg: dict, scratch: str, me: int) -> Child:
+    """Fork a child that prepares itself for `policy` as uid ``cfg["uids"][turn]`` with the rlimits of
+    `limits` (the tail of a job line) and waits for its go."""
+    go_r, go_w = os.pipe()
     pid = _fork()
     if pid == 0:
-        child_main(mode, fds, limits, cfg, scratch, me)
+        child_main(policy, go_r, native_fd, cfg["uids"][turn], limits, cfg, scratch, me)
+    os.close(go_r)
     if pid < 0:
         e = ctypes.get_errno()
+        os.close(go_w)
         raise OSError(e, f"fork: {os.strerror(e)}")
-    pidfd = os.pidfd_open(pid)
-    poller = cfg["poller"]
-    poller.register(pidfd, select.POLLIN)
-    deadline = t0 + limits["wall"]
-    timed_out = gone = False
+    return Child(pid, go_w, turn, limits)
+
+
+def drop(child: Child) -> None:
+    """Kill and reap a child that never got a job."""
+    os.close(child.go_w)
     try:
+        os.kill(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _reap(child.pid)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # already reaped (level full reaps strays with waitpid(-1))
+        pass
+
+
+class Zygote:
+    """The job loop. Children run as ``cfg["uids"][turn]``. With two uids (we are root), the next
+    Python child is forked and prepared WHILE the current one runs: it has the other uid, so the running
+    child can neither signal it nor touch its memory, and neither counts against the other's
+    RLIMIT_NPROC. With one uid (or none), a child is forked only once the previous one is reaped."""
+
+    def __init__(self, sock: _socket.socket, cfg: dict, scratch: str) -> None:
+        self.sock, self.cfg, self.scratch = sock, cfg, scratch
+        self.me = os.getpid()
+        self.turns = len(cfg["uids"])
+        self.turn = 0
+        self.ahead: Child | None = None  # a Python child forked ahead of its job
+        self.limits = (
+            b"1 -1 -1 -1 -1 -1"  # rlimits the next Python job will most likely want (the last one's)
+        )
+        self.dying: dict[int, int] = {}  # turn -> pid of a killed child not yet reaped
+        self.poller = select.poll()  # only to notice the supervisor hanging up
+        self.poller.register(sock.fileno(), select.POLLHUP | select.POLLERR)
+
+    def new_child(self, policy: str, limits: bytes, native_fd: int = -1) -> Child:
+        turn = self.turn
+        pid = self.dying.pop(turn, None)
+        if pid is not None:  # the last child with this uid must be gone first
+            _reap(pid)
+        child = spawn(policy, native_fd, turn, limits, self.cfg, self.scratch, self.me)
+        self.turn = (turn + 1) % self.turns
+        return child
+
+    def serve(self) -> None:
+        try:
+            while True:
+                for turn, pid in list(self.dying.items()):  # reap what is already gone
+                    try:
+                        if os.waitpid(pid, os.WNOHANG)[0]:
+                            del self.dying[turn]
+                    except ChildProcessError:
+                        del self.dying[turn]
+                if self.ahead is None:
+                    try:
+                        self.ahead = self.new_child("python", self.limits)
+                    except OSError:
+                        pass  # try again with the job itself
+                try:
+                    msg, fds = _recv(self.sock, 1)
+                except OSError:
+                    return
+                if not msg:
+                    return
+                stopped: Child | None = None
+                try:
+                    reply, gone, stopped = self.run(msg, fds)
+                except Exception as exc:  # noqa: BLE001  (a zygote fault is reported, not fatal)
+                    reply, gone = f"error {type(exc).__name__}: {exc}".encode(), False
+                finally:
+                    for fd in fds:
+                        os.close(fd)
+                try:
+                    self.sock.send(reply)
+                except OSError:
+                    gone = True
+                if stopped is not None:  # it can run no more code: kill it; reap it when its uid is next due
+                    os.kill(stopped.pid, signal.SIGKILL)
+                    if self.turns > 1:
+                        self.dying[stopped.turn] = stopped.pid
+                    else:
+                        _reap(stopped.pid)
+                wipe(self.scratch)
+                if gone:  # the supervisor hung up
+                    return
+        finally:
+            if self.ahead is not None:
+                drop(self.ahead)
+            for pid in self.dying.values():
+                _reap(pid)
+
+    def run(self, msg: bytes, fds: list[int]) -> tuple[bytes, bool, Child | None]:
+        """One job: the reply line, whether the supervisor hung up, and the child if it is stopped
+        (finished, not yet killed)."""
+        mode, _, wall, limits = msg.split(None, 3)
+        python = mode in PYTHON_MODES
+        if python:
+            self.limits = limits
+        if python and self.ahead is not None and self.ahead.limits == limits:
+            child, self.ahead = self.ahead, None
+        else:
+            if self.ahead is not None:
+                drop(self.ahead)
+                self.ahead = None
+            policy = "python" if python else mode.decode()
+            if policy not in ("python", "native", "compile"):
+                raise ValueError(f"unknown mode {policy!r}")
+            if policy != "python" and self.cfg["bpf_refs"] and policy not in self.cfg["bpf_refs"]:
+                # filters are on, but not this mode's: never run it without its layer
+                raise ValueError(f"no seccomp filter for mode {policy!r} was given to this zygote")
+            if policy == "native" and len(fds) != 1:
+                raise ValueError(f"a native job needs 1 descriptor, got {len(fds)}")
+            child = self.new_child(policy, limits, fds[0] if fds else -1)
+        t0 = time.monotonic()
+        deadline = t0 + float(wall)
+        lost = False
+        try:
+            os.write(child.go_w, msg)
+        except BrokenPipeError:  # it died during its set-up, before it could read its go
+            lost = True
+        if python and self.turns > 1 and not lost:
+            try:  # the next child prepares while this one runs (the other uid)
+                self.ahead = self.new_child("python", limits)
+            except OSError:
+                self.ahead = None
+        timed_out = gone = False
+        info = None
         while True:
+            info = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WSTOPPED | os.WNOHANG | os.WNOWAIT)
+            if info is not None:
+                break
             left = deadline - time.monotonic()
             if left <= 0:
                 timed_out = True
                 break
-            events = poller.poll(left * 1000)
-            if any(fd == pidfd for fd, _ in events):
-                break
-            if events:  # supervisor hung up
+            if signal.sigtimedwait((signal.SIGCHLD,), min(left, 0.25)) is None and self.poller.poll(0):
                 gone = True
                 break
-    finally:  # the poller outlives this job: never leave the pidfd in it
-        poller.unregister(pidfd)
-        os.close(pidfd)
-    if timed_out or gone:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    _, status, ru = os.wait4(pid, 0)
-    wall = time.monotonic() - t0
-    wipe(scratch)
-    if cfg["level"] == "full":  # pid 1 reaps anything reparented to it
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+        wall = time.monotonic() - t0
+        if (
+            info is not None
+            and info.si_code == os.CLD_STOPPED
+            and info.si_status == signal.SIGSTOP
+            and not lost
+        ):
+            os.close(child.go_w)
+            # the harness finished with status 0 and stopped itself: answer before the teardown
+            cpu = time.clock_gettime(((~child.pid) << 3) | 2)  # the process's CPU clock (all threads)
+            reply = f"ok 0 - {cpu!r} {wall!r} {_peak_rss_kb(child.pid)} 0 0"
+            return reply.encode(), False, child
+        if info is None or info.si_code == os.CLD_STOPPED:  # deadline, hang-up, or a stop of its own
+            try:
+                os.kill(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
                 pass
+        _, status, ru = os.wait4(child.pid, 0)
+        unread = int.from_bytes(fcntl.ioctl(child.go_w, _FIONREAD, b"\0\0\0\0"), sys.byteorder)
+        os.close(child.go_w)
+        if self.cfg["level"] == "full" and mode == b"compile":  # pid 1 reaps the compiler's strays
+            self.reap_strays()
+        if (lost or unread) and not gone:
+            return (
+                f"infra the sandboxed child died during its set-up (wait status {status})".encode(),
+                gone,
+                None,
+            )
+        if info is not None and info.si_code == os.CLD_STOPPED:
+            status = info.si_status  # reported as killed by the stop signal it raised: never a pass
+            code, sig = "-", info.si_status
+        else:
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else "-"
+            sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else "-"
+        reply = (
+            f"ok {code} {sig} {ru.ru_utime + ru.ru_stime!r} {wall!r} {ru.ru_maxrss} {timed_out:d} {gone:d}"
+        )
+        return reply.encode(), gone, None
+
+    def reap_strays(self) -> None:
+        keep = {pid for pid in self.dying.values()}
+        if self.ahead is not None:
+            keep.add(self.ahead.pid)
+        try:
+            while True:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+                if pid <= 0:
+                    return
+                if pid in keep:  # reaped one of ours: it was dead anyway
+                    for turn, p in list(self.dying.items()):
+                        if p == pid:
+                            del self.dying[turn]
         except ChildProcessError:
-            pass
-    return {
-        "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "cpu": ru.ru_utime + ru.ru_stime,
-        "wall": wall,
-        "rss_kb": ru.ru_maxrss,
-        "timeout_wall": timed_out,
-        "supervisor_gone": gone,
-    }
+            return
+
+
+def _peak_rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            text = fh.read()
+        at = text.index(b"VmHWM:")
+        return int(text[at + 6 : text.index(b"kB", at)])
+    except (OSError, ValueError):
+        return 0
+
+
+_FIONREAD = 0x541B  # unread bytes in a pipe (asm-generic; x86_64 and arm64)
+
+
+def take_fds(sock: _socket.socket) -> None:
+    """Setup: receive the five memfds and keep them on fds 4, 0, 1, 2, 3 (job, stdin, stdout, stderr,
+    channel) for good; every child inherits them there."""
+    msg, fds = _recv(sock, 5)
+    if msg != b"fds" or len(fds) != 5:
+        raise ValueError(f"setup: expected b'fds' and 5 descriptors, got {msg[:20]!r} and {len(fds)}")
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds]
+    for fd in fds:
+        os.close(fd)
+    for fd, target in zip(high, (4, 0, 1, 2, 3)):
+        os.dup2(fd, target)  # inheritable
+        os.close(fd)
 
 
 def main() -> None:
-    sock_fd = int(sys.argv[1])
     cfg = json.loads(sys.argv[2])
-    cfg["sock_fd"] = sock_fd
-    bpf = bytes.fromhex(cfg.get("bpf", ""))
+    cfg["sock_fd"] = sock_fd = int(sys.argv[1])
+    cfg["uids"] = cfg.get("uids") or [None]
     cfg["bpf_refs"] = {}
     cfg["bpf_keep"] = []
-    for policy, key in (("python", "bpf"), ("native", "bpf_native"), ("compile", "bpf_compile")):
+    for policy, key in (
+        ("zygote", "bpf_zygote"),
+        ("python", "bpf"),
+        ("native", "bpf_native"),
+        ("compile", "bpf_compile"),
+    ):
         raw = bytes.fromhex(cfg.get(key, ""))
-        if raw:  # built once here; each child only makes the two prctl calls
+        if raw:  # built once here; each child only makes one prctl call
             buf = ctypes.create_string_buffer(raw, len(raw))
             prog = _SockFprog(len(raw) // 8, ctypes.cast(buf, ctypes.c_void_p))
             cfg["bpf_keep"] += [buf, prog]
             cfg["bpf_refs"][policy] = ctypes.byref(prog)
+    if bool(cfg["bpf_refs"]) != ("zygote" in cfg["bpf_refs"] and "python" in cfg["bpf_refs"]):
+        raise SystemExit("zygote: the child seccomp layers need the base layer (and the reverse)")
     argv = (ctypes.c_char_p * 2)(b"solution", None)
     envp = (ctypes.c_char_p * 3)(b"PATH=/usr/bin:/bin", b"LANG=C.UTF-8", None)
     cfg["exec_argv"], cfg["exec_envp"] = argv, envp
@@ -546,14 +786,31 @@ def main() -> None:
     if cfg["level"] == "full":
         enter_namespaces_and_root(cfg)
     scratch = make_scratch(cfg)
-    if bpf:  # inherited by every child; children may not gain privileges through execve
-        _ok(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0), "no_new_privs")
-    sock = socket.socket(fileno=sock_fd)
-    gc.collect()
-    gc.freeze()
+    sock_fd = fcntl.fcntl(sock_fd, fcntl.F_DUPFD_CLOEXEC, 10)  # fds 0-4 are about to become the memfds
+    os.close(cfg["sock_fd"])
+    sock = _socket.socket(fileno=sock_fd)
+    # not dumpable: a child running as our own uid (no root, so no slot uid) cannot open our
+    # /proc/<pid>/mem to rewrite us; inherited by the children (no other process of theirs can either)
+    _ok(_prctl(PR_SET_DUMPABLE, 0, None, 0, 0), "dumpable")
+    if cfg["bpf_refs"]:  # inherited by every child; children may not gain privileges through execve
+        _ok(_prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0), "no_new_privs")
+        _ok(_prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, cfg["bpf_refs"]["zygote"], 0, 0), "seccomp base")
+    hello = {
+        "ready": True,
+        "pid": os.getpid(),
+        "level": cfg["level"],
+        "magic": sys.modules["_frozen_importlib_external"].MAGIC_NUMBER.hex(),
+        "hard": [resource.getrlimit(r)[1] for r in _RLIMITS],  # -1: unlimited; the supervisor clamps
+    }
     try:
-        sock.send(json.dumps({"ready": True, "pid": os.getpid(), "level": cfg["level"]}).encode())
-        serve(sock, cfg, scratch)
+        sock.send(json.dumps(hello).encode())
+        take_fds(sock)
+        sock.send(b"ok")
+        signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGCHLD,))  # collected with sigtimedwait
+        zygote = Zygote(sock, cfg, scratch)
+        gc.collect()
+        gc.freeze()
+        zygote.serve()
     finally:
         if cfg["level"] != "full":
             wipe(scratch)

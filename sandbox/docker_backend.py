@@ -113,7 +113,8 @@ class DockerZygote(ZygoteClient):
         client: a ``docker.DockerClient``.
         image: the sandbox image tag (`sandbox.docker_engine.ensure_image`).
         bpf: the seccomp filter children load (raw BPF bytes).
-        native_bpf: the filters of C++ jobs, by policy ("native", "compile"); without them C++ jobs are refused.
+        native_bpf: the other seccomp layers, by policy: the base "zygote" layer (required with `bpf`) and
+            the C++ child layers "native" and "compile" (without them C++ jobs are refused).
         python: the host interpreter to run inside (must live under a bind-mounted directory).
         scratch_mb, memory_mb, cpus, pids: container limits (tmpfs size, cgroup memory, CPUs, processes).
         start_timeout: seconds to wait for the zygote's hello.
@@ -136,9 +137,10 @@ class DockerZygote(ZygoteClient):
         uid = _next_uid()
         cfg = {
             "level": "seccomp",
-            "uid": uid,
+            "uids": [uid],
             "gid": uid,
             "bpf": bpf.hex(),
+            "bpf_zygote": (native_bpf or {}).get("zygote", b"").hex(),
             "bpf_native": (native_bpf or {}).get("native", b"").hex(),
             "bpf_compile": (native_bpf or {}).get("compile", b"").hex(),
             "scratch": "/tmp",
@@ -205,8 +207,12 @@ class DockerZygote(ZygoteClient):
             logs = self._logs()
             self.close()
             raise ZygoteError(f"the container's zygote exited before saying hello{logs}")
-        conn.settimeout(None)
-        self.pid = json.loads(hello)["pid"]
+        try:
+            self._start_session(hello)
+        except (ZygoteError, OSError, ValueError) as exc:
+            logs = self._logs()
+            self.close()
+            raise ZygoteError(f"the container's zygote failed its set-up: {exc}{logs}") from exc
         self.runs = 0
 
     def _logs(self) -> str:
@@ -241,6 +247,10 @@ class DockerZygote(ZygoteClient):
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.close()
+        for fd in getattr(self, "_fds", ()):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = []
         self._remove()
 
 

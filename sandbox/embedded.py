@@ -17,7 +17,10 @@ hung worker) kills them; a child dies with its zygote (pid namespace teardown, o
 from __future__ import annotations
 
 import atexit
+import functools
+import importlib.util
 import json
+import marshal
 import os
 import queue
 import socket
@@ -39,14 +42,16 @@ STDERR_TAIL = 4096
 EXIT_SYNTAX, EXIT_MEMORY, EXIT_OUTPUT, EXIT_ENCODE = 90, 91, 92, 93
 UID_BASE = 100_000
 MAX_WORKERS = 64
-"""Slot k of the supervisor with pid p runs as uid/gid ``UID_BASE + 64 * p + k`` (when root): unique
-among live supervisors, so children of different supervisors (e.g. two pool workers) cannot signal each
-other or share one RLIMIT_NPROC count, and the docker backend's 62000-63999 never collide."""
+"""Slot k of the supervisor with pid p runs its children as uids ``UID_BASE + 2 * (64 * p + k) + t``
+for turns t = 0, 1, with gid turn 0's uid (when root): unique among live supervisors, so children of
+different supervisors (e.g. two pool workers) cannot signal each other or share one RLIMIT_NPROC count.
+Two uids per slot let the next child be prepared while the current one runs (see `sandbox._zygote`)."""
 
 
-def slot_uid(slot: int, pid: int | None = None) -> int:
-    """The uid (and gid) the children of `slot` run as, for the supervisor `pid` (default: this one)."""
-    return UID_BASE + MAX_WORKERS * (os.getpid() if pid is None else pid) + slot
+def slot_uid(slot: int, pid: int | None = None, turn: int = 0) -> int:
+    """The uid the children of `slot` run as on `turn` (0 or 1; the gid is always turn 0's uid), for
+    the supervisor `pid` (default: this one)."""
+    return UID_BASE + 2 * (MAX_WORKERS * (os.getpid() if pid is None else pid) + slot) + turn
 
 
 PRELOAD = "bisect collections copy functools heapq itertools math operator re string typing".split()
@@ -73,14 +78,64 @@ class ZygoteError(RuntimeError):
     """A zygote failed to start or broke the protocol."""
 
 
-def _memfd(name: str, data: bytes = b"") -> int:
-    fd = os.memfd_create(name, os.MFD_CLOEXEC)
-    if data:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.lseek(fd, 0, os.SEEK_SET)
-    return fd
+_MAGIC = importlib.util.MAGIC_NUMBER.hex()
+_CACHE_SOURCE_CHARS = 1 << 16
+"""Programs up to this many characters have their compiled form cached (`compiled_program`)."""
+
+
+def compiled_program(source: str) -> tuple[bytes | None, str | None]:
+    """``(marshal of the code object, None)``, ``(None, "SyntaxError: ...")`` when the program does not
+    compile, or ``(None, None)`` when the compiler failed otherwise (deep nesting, memory): the child
+    then compiles it and reports what happens.
+
+    The supervisor compiles each program once (a program usually meets many tests) and every child
+    only unmarshals it: same interpreter, same bytecode (the zygote's magic number is checked at start).
+    Compiling runs no code. The program compiles as its own module: no ``__future__`` import of ours
+    leaks in, and asserts stay (``optimize=0``).
+    """
+    if len(source) <= _CACHE_SOURCE_CHARS:
+        return _compiled_cached(source)
+    return _compile(source)
+
+
+def _compile(source: str) -> tuple[bytes | None, str | None]:
+    try:
+        code = compile(source, "<solution>", "exec", dont_inherit=True, optimize=0)
+    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes in the source
+        return None, f"{type(exc).__name__}: {exc}\n"
+    except Exception:  # noqa: BLE001  (RecursionError, MemoryError...: the child's compile decides)
+        return None, None
+    return marshal.dumps(code), None
+
+
+_compiled_cached = functools.lru_cache(maxsize=512)(_compile)
+
+
+def _memfd(name: str) -> int:
+    return os.memfd_create(name, os.MFD_CLOEXEC)
+
+
+def _put(fd: int, data: bytes) -> None:
+    """Make the (emptied) memfd hold exactly `data`."""
+    view = memoryview(data)
+    offset = 0
+    while offset < len(data):
+        offset += os.pwrite(fd, view[offset:], offset)
+    os.ftruncate(fd, len(data))
+
+
+def _parse_reply(raw: bytes) -> dict[str, Any]:
+    """The zygote's ``ok ...`` line as a dict (see `sandbox._zygote`)."""
+    f = raw.split()
+    return {
+        "exit": None if f[1] == b"-" else int(f[1]),
+        "signal": None if f[2] == b"-" else int(f[2]),
+        "cpu": float(f[3]),
+        "wall": float(f[4]),
+        "rss_kb": int(f[5]),
+        "timeout_wall": f[6] == b"1",
+        "supervisor_gone": f[7] == b"1",
+    }
 
 
 def _read_capped(fd: int, cap: int) -> tuple[bytes, int]:
@@ -108,8 +163,11 @@ class ZygoteClient:
     Args:
         level: "full", "seccomp" or "none" (see `Isolation`).
         slot: slot number; the child runs as uid/gid ``slot_uid(slot)`` when we are root.
-        bpf: the seccomp filter (raw BPF bytes) or b"" for none.
+        bpf: the seccomp layer of Python children (raw BPF bytes), or b"" for no filters at all.
         scratch_mb: size of the scratch tmpfs at level "full".
+        preload: modules the zygote imports before forking (None: `PRELOAD`).
+        native_bpf: the other seccomp layers, by policy: the base "zygote" layer (required with `bpf`)
+            and the C++ child layers "native" and "compile" (`_native_bpfs`).
     """
 
     def __init__(
@@ -124,11 +182,14 @@ class ZygoteClient:
     ) -> None:
         root = os.geteuid() == 0
         native_bpf = native_bpf or {}
+        if bpf and "zygote" not in native_bpf:
+            raise ZygoteError("a child seccomp layer needs the base layer (`seccomp_layers()`)")
         cfg = {
             "level": level,
-            "uid": slot_uid(slot) if root else None,
+            "uids": [slot_uid(slot, turn=0), slot_uid(slot, turn=1)] if root else [None],
             "gid": slot_uid(slot) if root else None,
             "bpf": bpf.hex(),
+            "bpf_zygote": native_bpf.get("zygote", b"").hex() if bpf else "",
             "bpf_native": native_bpf.get("native", b"").hex(),
             "bpf_compile": native_bpf.get("compile", b"").hex(),
             "ro_binds": _pch_binds(),
@@ -157,6 +218,7 @@ class ZygoteClient:
         self.sock = ours
         self.level = level
         self.slot = slot
+        self.uid = cfg["uids"][0]
         ours.settimeout(30)
         try:
             hello = ours.recv(4096)
@@ -178,60 +240,106 @@ class ZygoteClient:
             )
         if self.proc.stderr is not None:  # never read again: keep its pipe from filling up
             self.proc.stderr.close()
-        ours.settimeout(None)
-        self.pid = json.loads(hello)["pid"]
+        try:
+            self._start_session(hello)
+        except (ZygoteError, OSError, ValueError) as exc:
+            self.close()
+            raise ZygoteError(f"zygote at level {level!r} failed its set-up: {exc}") from exc
+
+    def _start_session(self, hello: bytes) -> None:
+        """Read the hello, hand the zygote its five memfds for good, wait for its ok."""
+        info = json.loads(hello)
+        self.pid = info["pid"]
+        self.uses_compiled = info.get("magic") == _MAGIC
+        """The zygote runs our bytecode version: send programs compiled (`compiled_program`)."""
+        self._hard = [int(h) for h in info.get("hard", [-1] * 6)]
+        self._fds = [_memfd(name) for name in ("job", "stdin", "stdout", "stderr", "channel")]
+        self.sock.settimeout(30)
+        socket.send_fds(self.sock, [b"fds"], self._fds)
+        ok = self.sock.recv(64)
+        if ok != b"ok":
+            raise ZygoteError(f"the zygote did not take its descriptors (it said {ok[:200]!r})")
+        self.sock.settimeout(None)
+
+    def _request(self, job: Job, compiled: bool) -> bytes:
+        """The job line (see `sandbox._zygote`): mode, compiled, wall, then the rlimits (-1: leave)."""
+        lim = job.limits
+        mem = lim.memory_mb << 20
+        wanted = [
+            max(1, int(lim.cpu_time_s + 0.999)),
+            mem,
+            lim.output_bytes,
+            lim.open_files,
+            lim.threads if self.uid is not None else -1,  # NPROC is per uid: only with a slot uid
+            mem if job.mode == "native" else -1,  # deep recursion in C++ needs more than 8 MiB of stack
+        ]
+        for k, hard in enumerate(self._hard):  # an unprivileged child can only lower its limits
+            if hard >= 0 and wanted[k] >= 0:
+                wanted[k] = min(wanted[k], hard - 1 if k == 0 else hard)
+        return f"{job.mode} {compiled:d} {lim.wall!r} {' '.join(map(str, wanted))}".encode()
 
     def execute(self, job: Job, isolation: Isolation) -> RunResult:
         """Run one job; INFRA_ERROR (never an exception) if the zygote misbehaves."""
         lim = job.limits
+        binary = -1
+        compiled = False
         if job.mode == "native":  # the cached binary, read-only; the child execs this descriptor
             if job.binary is None:
                 return RunResult(
                     Status.INFRA_ERROR, isolation=isolation, detail="native job without a binary"
                 )
             try:
-                first = os.open(job.binary, os.O_RDONLY | os.O_CLOEXEC)
+                binary = os.open(job.binary, os.O_RDONLY | os.O_CLOEXEC)
             except OSError as exc:
                 return RunResult(Status.INFRA_ERROR, isolation=isolation, detail=f"cached binary: {exc}")
+            program = b""
         else:
-            src = job.source.encode("utf-8", "surrogatepass")
-            first = _memfd("job", len(src).to_bytes(8, "little") + src + job.payload)
-        fds = [
-            first,
-            _memfd("stdin", job.stdin),
-            _memfd("stdout"),
-            _memfd("stderr"),
-            _memfd("channel"),
-        ]
-        header = {
-            "mode": job.mode,
-            "limits": {
-                "cpu": lim.cpu_time_s,
-                "wall": lim.wall,
-                "mem_mb": lim.memory_mb,
-                "out_bytes": lim.output_bytes,
-                "nofile": lim.open_files,
-                "nproc": lim.threads,
-            },
-        }
+            program = b""
+            if job.mode in ("script", "call") and self.uses_compiled:
+                code, syntax_error = compiled_program(job.source)
+                if syntax_error is not None:  # nothing to run: the verdict needs no child
+                    return RunResult(
+                        Status.COMPILE_ERROR,
+                        exit_code=EXIT_SYNTAX,
+                        stderr=syntax_error.encode()[-STDERR_TAIL:],
+                        isolation=isolation,
+                        detail="the program does not compile",
+                    )
+                if code is not None:
+                    program, compiled = code, True
+            if not compiled:
+                program = job.source.encode("utf-8", "surrogatepass")
+        job_fd, in_fd, out_fd, err_fd, ch_fd = self._fds
         try:
             try:
-                socket.send_fds(self.sock, [json.dumps(header).encode()], fds)
+                if job.mode != "native":
+                    _put(job_fd, len(program).to_bytes(8, "little") + program + job.payload)
+                _put(in_fd, job.stdin)
+                os.lseek(in_fd, 0, os.SEEK_SET)
+                request = self._request(job, compiled)
+                if binary >= 0:
+                    socket.send_fds(self.sock, [request], [binary])
+                else:
+                    self.sock.send(request)
                 self.sock.settimeout(lim.wall + 10)
                 raw = self.sock.recv(1 << 16)
             except OSError as exc:
                 return RunResult(Status.INFRA_ERROR, isolation=isolation, detail=f"zygote I/O failed: {exc}")
             if not raw:
                 return RunResult(Status.INFRA_ERROR, isolation=isolation, detail="zygote exited")
-            rep = json.loads(raw)
-            if "error" in rep:
-                return RunResult(Status.INFRA_ERROR, isolation=isolation, detail=f"zygote: {rep['error']}")
-            stdout, out_size = _read_capped(fds[2], lim.output_bytes)
-            channel, ch_size = _read_capped(fds[4], lim.output_bytes)
-            stderr = _tail(fds[3], STDERR_TAIL)
+            if not raw.startswith(b"ok "):
+                why = raw.partition(b" ")[2][:500].decode(errors="replace")
+                return RunResult(Status.INFRA_ERROR, isolation=isolation, detail=f"zygote: {why}")
+            rep = _parse_reply(raw)
+            stdout, out_size = _read_capped(out_fd, lim.output_bytes)
+            channel, ch_size = _read_capped(ch_fd, lim.output_bytes)
+            stderr = _tail(err_fd, STDERR_TAIL)
         finally:
-            for fd in fds:
-                os.close(fd)
+            if binary >= 0:
+                os.close(binary)
+            for fd in self._fds:  # nothing of this job stays for the next one (the child is reaped)
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
         return _classify(
             rep, lim, stdout, out_size, channel, ch_size, stderr, isolation, job.mode == "native"
         )
@@ -245,6 +353,12 @@ class ZygoteClient:
             self.sock.close()
         except OSError:
             pass
+        for fd in getattr(self, "_fds", ()):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._fds = []
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -471,10 +585,11 @@ def _bpf() -> bytes:
 
 
 def _native_bpfs() -> dict[str, bytes]:
-    """The filters of the C++ policies ("native" runs a binary, "compile" runs the compiler)."""
+    """The base layer ("zygote") and the child layers of the C++ policies ("native" runs a binary,
+    "compile" runs the compiler); see `sandbox.seccomp`."""
     from sandbox.seccomp import filter_bpf
 
-    return {"native": filter_bpf("native"), "compile": filter_bpf("compile")}
+    return {policy: filter_bpf(policy) for policy in ("zygote", "native", "compile")}
 
 
 def execute_many(backend: Backend, jobs: Sequence[Job]) -> list[RunResult]:
