@@ -24,17 +24,30 @@ inherits) holds no code, input or output of any job: a child cannot find another
 neighbour's output, a checker's expected values) in its own address space, and the memfds themselves
 hold only the current job once the supervisor has rewritten and truncated them.
 
-A child is forked AHEAD of its job (`spawn`): while the supervisor judges one result, the next child
-already runs its job-independent set-up and then blocks reading a "go" pipe. Set-up: new session; the
-memfds stay on fds 0-4 (a native job's binary moves to 4), the go pipe to 5, every other fd closed (the
-zygote's socket included); drop to the slot's uid/gid (when root); SIGKILL if the zygote dies; chdir to
-the empty scratch; load the child seccomp layer on top of the zygote's base layer (no_new_privs and the
-base were set once in the zygote and are inherited). On go (the job's request line) it lowers its
-rlimits (AS, CPU, FSIZE, NOFILE, NPROC, CORE=0; an unprivileged process may lower its limits), closes
-the pipe, reads its job and runs the harness for its mode. A child that dies before it read its go is an
-infrastructure failure (the zygote sees the go still unread in the pipe), never a verdict. Only Python
-jobs use the child forked ahead; native and compile jobs need another seccomp layer (and a native job
-its binary), so the waiting child is killed and one is forked for them. The zygote forks through glibc's
+A child is forked AHEAD of its job (`spawn`) and prepares everything that does not depend on the job's
+contents: new session; the memfds stay on fds 0-4 (a native job's binary moves to 4), the go pipe to 5,
+every other fd closed (the zygote's socket included); the job's rlimits (AS, CPU, FSIZE, NOFILE, NPROC,
+CORE=0; the zygote prepares for the limits of the last job, and a job with other limits gets a fresh
+child); drop to the slot's uid/gid (when root); SIGKILL if the zygote dies; chdir to the empty scratch;
+the child seccomp layer on top of the zygote's base layer (no_new_privs, the base layer and
+non-dumpability were set once in the zygote and are inherited). It then blocks reading its go (the job
+line), closes the pipe, reads its job and runs the harness for its mode. A child that dies before it
+read its go is an infrastructure failure (the zygote sees the go still unread in the pipe), never a
+verdict. Only Python jobs use a child forked ahead; native and compile jobs need another seccomp layer
+(and a native job its binary), so the waiting child is dropped and one is forked for them.
+
+As root, each slot has TWO uids that take turns: the child for the next job is forked and prepared, as
+the other uid, WHILE the current job runs, so a job starts without paying for its fork and set-up. The
+running child can neither signal the waiting one nor read or write its memory (other uid, not
+dumpable), and neither counts against the other's RLIMIT_NPROC; a child is forked only once the last
+child of its uid is reaped. Without root there is one uid (ours), and a child is forked only after the
+previous one is reaped.
+
+A harness that finished with status 0 does not exit: it stops itself with SIGSTOP. Once the group
+stop is complete (no thread of it runs, so its output is final) the zygote answers with the process's
+CPU clock and peak RSS, and only then kills and reaps it: the reply does not wait for the kernel to
+tear the address space down. A program that stops itself gains nothing over ``os._exit(0)``; any other
+stop signal, exit or death takes the ordinary path (wait4 and rusage). The zygote forks through glibc's
 fork(2), not `os.fork` (see `_fork`).
 
 Native modes (C++). ``compile``: the job is the source plus a JSON payload with the compiler's argv; the

@@ -9,7 +9,10 @@ Not covered: kernel exploits (seccomp narrows the attack surface; only a VM remo
 disk use across many files in the scratch directory (each file is capped by RLIMIT_FSIZE).
 
 Process tree: supervisor (this process) -> zygote (``python -I -S``, root, single-threaded; at level
-"full" it is pid 1 of its own pid namespace) -> one child per job (slot uid, seccomp, rlimits). The
+"full" it is pid 1 of its own pid namespace) -> one child per job (one of the slot's two uids, seccomp,
+rlimits), the next one already prepared while the current one runs (see `sandbox._zygote`). The
+supervisor compiles each Python program once (``compile`` runs no code; `compiled_program`) and every
+child only unmarshals it; a program that does not compile is a COMPILE_ERROR without any child. The
 zygotes stay in the supervisor's process group, so killing that group (what `verifiers.pool` does to a
 hung worker) kills them; a child dies with its zygote (pid namespace teardown, or PR_SET_PDEATHSIG).
 """
