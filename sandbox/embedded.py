@@ -186,10 +186,11 @@ class ZygoteClient:
         root = os.geteuid() == 0
         native_bpf = native_bpf or {}
         if bpf and "zygote" not in native_bpf:
-            raise ZygoteError("a child seccomp layer needs the base layer (`seccomp_layers()`)")
+            raise ZygoteError('a child seccomp layer needs the base layer: pass native_bpf["zygote"]')
+        uids: list[int | None] = [slot_uid(slot, turn=0), slot_uid(slot, turn=1)] if root else [None]
         cfg = {
             "level": level,
-            "uids": [slot_uid(slot, turn=0), slot_uid(slot, turn=1)] if root else [None],
+            "uids": uids,
             "gid": slot_uid(slot) if root else None,
             "bpf": bpf.hex(),
             "bpf_zygote": native_bpf.get("zygote", b"").hex() if bpf else "",
@@ -221,7 +222,7 @@ class ZygoteClient:
         self.sock = ours
         self.level = level
         self.slot = slot
-        self.uid = cfg["uids"][0]
+        self.uid = uids[0]
         ours.settimeout(30)
         try:
             hello = ours.recv(4096)
