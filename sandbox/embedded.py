@@ -20,6 +20,7 @@ hung worker) kills them; a child dies with its zygote (pid namespace teardown, o
 from __future__ import annotations
 
 import atexit
+import collections
 import functools
 import importlib.util
 import json
@@ -43,17 +44,36 @@ __all__ = ["EmbeddedBackend", "ZygoteClient", "ZygoteError", "slot_uid"]
 ZYGOTE_SCRIPT = Path(__file__).with_name("_zygote.py")
 STDERR_TAIL = 4096
 EXIT_SYNTAX, EXIT_MEMORY, EXIT_OUTPUT, EXIT_ENCODE = 90, 91, 92, 93
-UID_BASE = 100_000
+UID_BASE = 1 << 24
 MAX_WORKERS = 64
-"""Slot k of the supervisor with pid p runs its children as uids ``UID_BASE + 2 * (64 * p + k) + t``
-for turns t = 0, 1, with gid turn 0's uid (when root): unique among live supervisors, so children of
-different supervisors (e.g. two pool workers) cannot signal each other or share one RLIMIT_NPROC count.
-Two uids per slot let the next child be prepared while the current one runs (see `sandbox._zygote`)."""
+"""Zygote k of the supervisor with pid p (k: a number unique among this process's live zygotes, all
+backends together) runs its children as uids ``UID_BASE + 2 * (64 * p + k) + t`` for turns t = 0, 1,
+with gid turn 0's uid (when root): unique among live zygotes on the machine, so children of different
+zygotes (of two backends, or two pool workers) cannot signal each other or share one RLIMIT_NPROC
+count, and disjoint from the Docker backend's range. Two uids per zygote let the next child be prepared
+while the current one runs (see `sandbox._zygote`)."""
+
+_uid_slots_lock = threading.Lock()
+_free_uid_slots: collections.deque[int] = collections.deque(range(MAX_WORKERS))
+
+
+def _take_uid_slot() -> int:
+    with _uid_slots_lock:
+        if not _free_uid_slots:
+            raise ZygoteError(f"more than {MAX_WORKERS} zygotes in one process")
+        return _free_uid_slots.popleft()
+
+
+def _give_uid_slot(k: int) -> None:
+    """Freed numbers are reused last (FIFO): a zygote's last children may still be dying."""
+    with _uid_slots_lock:
+        if k not in _free_uid_slots:
+            _free_uid_slots.append(k)
 
 
 def slot_uid(slot: int, pid: int | None = None, turn: int = 0) -> int:
-    """The uid the children of `slot` run as on `turn` (0 or 1; the gid is always turn 0's uid), for
-    the supervisor `pid` (default: this one)."""
+    """The uid the children of zygote number `slot` run as on `turn` (0 or 1; the gid is always turn
+    0's uid), for the supervisor `pid` (default: this one)."""
     return UID_BASE + 2 * (MAX_WORKERS * (os.getpid() if pid is None else pid) + slot) + turn
 
 
@@ -165,7 +185,8 @@ class ZygoteClient:
 
     Args:
         level: "full", "seccomp" or "none" (see `Isolation`).
-        slot: slot number; the child runs as uid/gid ``slot_uid(slot)`` when we are root.
+        slot: the backend's slot number (bookkeeping); when we are root the children run as the two
+            uids of a number unique among this process's live zygotes (`slot_uid`).
         bpf: the seccomp layer of Python children (raw BPF bytes), or b"" for no filters at all.
         scratch_mb: size of the scratch tmpfs at level "full".
         preload: modules the zygote imports before forking (None: `PRELOAD`).
@@ -187,11 +208,13 @@ class ZygoteClient:
         native_bpf = native_bpf or {}
         if bpf and "zygote" not in native_bpf:
             raise ZygoteError('a child seccomp layer needs the base layer: pass native_bpf["zygote"]')
-        uids: list[int | None] = [slot_uid(slot, turn=0), slot_uid(slot, turn=1)] if root else [None]
+        self._uid_slot = _take_uid_slot() if root else -1
+        k = self._uid_slot
+        uids: list[int | None] = [slot_uid(k, turn=0), slot_uid(k, turn=1)] if root else [None]
         cfg = {
             "level": level,
             "uids": uids,
-            "gid": slot_uid(slot) if root else None,
+            "gid": slot_uid(k) if root else None,
             "bpf": bpf.hex(),
             "bpf_zygote": native_bpf.get("zygote", b"").hex() if bpf else "",
             "bpf_native": native_bpf.get("native", b"").hex(),
@@ -217,6 +240,10 @@ class ZygoteClient:
                 stderr=subprocess.PIPE,
                 close_fds=True,
             )
+        except BaseException:
+            if self._uid_slot >= 0:
+                _give_uid_slot(self._uid_slot)
+            raise
         finally:
             theirs.close()
         self.sock = ours
@@ -239,6 +266,8 @@ class ZygoteClient:
             except (OSError, subprocess.SubprocessError):
                 pass
             ours.close()
+            if self._uid_slot >= 0:
+                _give_uid_slot(self._uid_slot)
             raise ZygoteError(
                 f"zygote at level {level!r} did not start ({reason}): {err[-800:].decode(errors='replace')}"
             )
@@ -363,6 +392,9 @@ class ZygoteClient:
             except OSError:
                 pass
         self._fds = []
+        if getattr(self, "_uid_slot", -1) >= 0:
+            _give_uid_slot(self._uid_slot)
+            self._uid_slot = -1
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:

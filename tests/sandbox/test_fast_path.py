@@ -145,3 +145,20 @@ print("ok")
     for _ in range(6):
         res = backend.execute(Job("script", src, limits=Limits(threads=7)))
         assert res.status is Status.OK and res.stdout == b"ok\n", res
+
+
+def test_two_backends_in_one_process_never_share_a_uid() -> None:
+    # a uid shared between two live zygotes would let one backend's job signal the other's prepared
+    # child (an infrastructure error there: "cannot judge") and share its RLIMIT_NPROC count
+    import os
+
+    from sandbox.embedded import EmbeddedBackend
+
+    if os.geteuid() != 0:
+        pytest.skip("slot uids need root")
+    show = "import os\nprint(os.getuid())\n"
+    with EmbeddedBackend(workers=1) as one, EmbeddedBackend(workers=1) as two:
+        uids_one = {int(one.execute(Job("script", show)).stdout) for _ in range(4)}
+        uids_two = {int(two.execute(Job("script", show)).stdout) for _ in range(4)}
+    assert len(uids_one) == 2 and len(uids_two) == 2  # two turns each
+    assert not uids_one & uids_two
