@@ -8,11 +8,12 @@ and never imported by it. Stdlib only (plus the sibling `canonical.py`).
 
 Protocol (SOCK_SEQPACKET, one message each way per exchange):
 
-    hello     zygote -> JSON {"ready": true, "pid": int, "level": str, "magic": hex}
+    hello     zygote -> JSON {"ready": true, "pid": int, "level": str, "magic": bytecode magic (hex),
+              "hard": [hard limits of the job line's rlimits, -1 = unlimited]}
     setup     supervisor -> b"fds" + 5 memfds: job, stdin, stdout, stderr, channel; the zygote moves them
               to fds 4, 0, 1, 2, 3 and keeps them for its whole life; reply b"ok"
     job       supervisor -> ASCII b"<mode> <compiled 0|1> <wall_s> <cpu_s> <as_bytes> <fsize> <nofile>
-              <nproc> <stack|0>" (+ the binary's descriptor for mode native)
+              <nproc> <stack>" (-1: leave that limit; + the binary's descriptor for mode native)
     reply     b"ok <exit|-> <signal|-> <cpu_s> <wall_s> <rss_kb> <wall_timeout 0|1> <supervisor_gone 0|1>",
               or b"infra <why>" / b"error <why>"
 
@@ -714,18 +715,11 @@ class Zygote:
         return reply.encode(), gone, None
 
     def reap_strays(self) -> None:
-        keep = {pid for pid in self.dying.values()}
-        if self.ahead is not None:
-            keep.add(self.ahead.pid)
+        """Reap whatever died (the compiler's processes reparented to us). A killed child of ours reaped
+        here leaves `dying`, so its pid is never waited for again."""
         try:
-            while True:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-                if pid <= 0:
-                    return
-                if pid in keep:  # reaped one of ours: it was dead anyway
-                    for turn, p in list(self.dying.items()):
-                        if p == pid:
-                            del self.dying[turn]
+            while (pid := os.waitpid(-1, os.WNOHANG)[0]) > 0:
+                self.dying = {turn: p for turn, p in self.dying.items() if p != pid}
         except ChildProcessError:
             return
 
@@ -763,20 +757,14 @@ def main() -> None:
     cfg["uids"] = cfg.get("uids") or [None]
     cfg["bpf_refs"] = {}
     cfg["bpf_keep"] = []
-    for policy, key in (
-        ("zygote", "bpf_zygote"),
-        ("python", "bpf"),
-        ("native", "bpf_native"),
-        ("compile", "bpf_compile"),
-    ):
-        raw = bytes.fromhex(cfg.get(key, ""))
-        if raw:  # built once here; each child only makes one prctl call
-            buf = ctypes.create_string_buffer(raw, len(raw))
-            prog = _SockFprog(len(raw) // 8, ctypes.cast(buf, ctypes.c_void_p))
-            cfg["bpf_keep"] += [buf, prog]
-            cfg["bpf_refs"][policy] = ctypes.byref(prog)
-    if bool(cfg["bpf_refs"]) != ("zygote" in cfg["bpf_refs"] and "python" in cfg["bpf_refs"]):
-        raise SystemExit("zygote: the child seccomp layers need the base layer (and the reverse)")
+    for policy, hexed in cfg["bpf"].items():  # built once here; each child only makes one prctl call
+        raw = bytes.fromhex(hexed)
+        buf = ctypes.create_string_buffer(raw, len(raw))
+        prog = _SockFprog(len(raw) // 8, ctypes.cast(buf, ctypes.c_void_p))
+        cfg["bpf_keep"] += [buf, prog]
+        cfg["bpf_refs"][policy] = ctypes.byref(prog)
+    if cfg["bpf_refs"] and not {"zygote", "python"} <= cfg["bpf_refs"].keys():
+        raise SystemExit("zygote: the seccomp layers 'zygote' and 'python' come together or not at all")
     argv = (ctypes.c_char_p * 2)(b"solution", None)
     envp = (ctypes.c_char_p * 3)(b"PATH=/usr/bin:/bin", b"LANG=C.UTF-8", None)
     cfg["exec_argv"], cfg["exec_envp"] = argv, envp

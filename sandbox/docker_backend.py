@@ -57,7 +57,7 @@ from sandbox.docker_engine import (
     host_mounts,
     start_private_engine,
 )
-from sandbox.embedded import ZygoteClient, ZygoteError, _native_bpfs, _pch_binds
+from sandbox.embedded import ZygoteClient, ZygoteError, _pch_binds, bpf_config, bpf_layers
 from sandbox.types import Isolation, Job, RunResult, Status
 
 __all__ = ["CAPABILITIES", "UID_BASE", "DockerBackend", "DockerZygote", "create_backend", "engine_available"]
@@ -112,9 +112,8 @@ class DockerZygote(ZygoteClient):
     Args:
         client: a ``docker.DockerClient``.
         image: the sandbox image tag (`sandbox.docker_engine.ensure_image`).
-        bpf: the seccomp filter children load (raw BPF bytes).
-        native_bpf: the other seccomp layers, by policy: the base "zygote" layer (required with `bpf`) and
-            the C++ child layers "native" and "compile" (without them C++ jobs are refused).
+        bpf_layers: the seccomp layers by policy (`sandbox.embedded.bpf_layers`); without "native" and
+            "compile", C++ jobs are refused.
         python: the host interpreter to run inside (must live under a bind-mounted directory).
         scratch_mb, memory_mb, cpus, pids: container limits (tmpfs size, cgroup memory, CPUs, processes).
         start_timeout: seconds to wait for the zygote's hello.
@@ -124,7 +123,7 @@ class DockerZygote(ZygoteClient):
         self,
         client: Any,
         image: str,
-        bpf: bytes,
+        bpf_layers: Mapping[str, bytes],
         *,
         python: str,
         scratch_mb: int,
@@ -132,17 +131,13 @@ class DockerZygote(ZygoteClient):
         cpus: float,
         pids: int,
         start_timeout: float = 30.0,
-        native_bpf: Mapping[str, bytes] | None = None,
     ) -> None:
         uid = _next_uid()
         cfg = {
             "level": "seccomp",
             "uids": [uid],
             "gid": uid,
-            "bpf": bpf.hex(),
-            "bpf_zygote": (native_bpf or {}).get("zygote", b"").hex(),
-            "bpf_native": (native_bpf or {}).get("native", b"").hex(),
-            "bpf_compile": (native_bpf or {}).get("compile", b"").hex(),
+            "bpf": bpf_config(bpf_layers),
             "scratch": "/tmp",
             "prefix": "/usr",
         }
@@ -321,10 +316,7 @@ class DockerBackend(Backend):
         self._closed = False
         self.engine, self._owns_engine = self._connect(engine, start_engine)
         try:
-            from sandbox.seccomp import filter_bpf
-
-            self._bpf = filter_bpf()
-            self._spec["native_bpf"] = _native_bpfs()
+            self._bpf_layers = bpf_layers()
             self.client = self.engine.client()
             self.image = ensure_image(self.client)
             self._free -= 1
@@ -355,7 +347,7 @@ class DockerBackend(Backend):
     def _start(self) -> DockerZygote:
         """Start a container in a slot reserved by the caller (``self._free`` already decremented)."""
         try:
-            z = DockerZygote(self.client, self.image, self._bpf, **self._spec)  # type: ignore[arg-type]
+            z = DockerZygote(self.client, self.image, self._bpf_layers, **self._spec)  # type: ignore[arg-type]
         except BaseException:
             with self._lock:
                 self._free += 1

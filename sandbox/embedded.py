@@ -187,27 +187,22 @@ class ZygoteClient:
         level: "full", "seccomp" or "none" (see `Isolation`).
         slot: the backend's slot number (bookkeeping); when we are root the children run as the two
             uids of a number unique among this process's live zygotes (`slot_uid`).
-        bpf: the seccomp layer of Python children (raw BPF bytes), or b"" for no filters at all.
+        bpf_layers: the seccomp layers by policy (`bpf_layers`), or {} for no filters at all.
         scratch_mb: size of the scratch tmpfs at level "full".
         preload: modules the zygote imports before forking (None: `PRELOAD`).
-        native_bpf: the other seccomp layers, by policy: the base "zygote" layer (required with `bpf`)
-            and the C++ child layers "native" and "compile" (`_native_bpfs`).
     """
 
     def __init__(
         self,
         level: str,
         slot: int,
-        bpf: bytes,
+        bpf_layers: Mapping[str, bytes],
         *,
         scratch_mb: int = 64,
         preload: Sequence[str] | None = None,
-        native_bpf: Mapping[str, bytes] | None = None,
     ) -> None:
         root = os.geteuid() == 0
-        native_bpf = native_bpf or {}
-        if bpf and "zygote" not in native_bpf:
-            raise ZygoteError('a child seccomp layer needs the base layer: pass native_bpf["zygote"]')
+        bpf = bpf_config(bpf_layers)  # before a uid number is taken: it may refuse the layers
         self._uid_slot = _take_uid_slot() if root else -1
         k = self._uid_slot
         uids: list[int | None] = [slot_uid(k, turn=0), slot_uid(k, turn=1)] if root else [None]
@@ -215,10 +210,7 @@ class ZygoteClient:
             "level": level,
             "uids": uids,
             "gid": slot_uid(k) if root else None,
-            "bpf": bpf.hex(),
-            "bpf_zygote": native_bpf.get("zygote", b"").hex() if bpf else "",
-            "bpf_native": native_bpf.get("native", b"").hex(),
-            "bpf_compile": native_bpf.get("compile", b"").hex(),
+            "bpf": bpf,
             "ro_binds": _pch_binds(),
             "scratch_mb": scratch_mb,
             "prefix": sys.base_prefix,
@@ -283,8 +275,8 @@ class ZygoteClient:
         """Read the hello, hand the zygote its five memfds for good, wait for its ok."""
         info = json.loads(hello)
         self.pid = info["pid"]
+        # the zygote runs our bytecode version: send programs compiled (`compiled_program`)
         self.uses_compiled = info.get("magic") == _MAGIC
-        """The zygote runs our bytecode version: send programs compiled (`compiled_program`)."""
         self._hard = [int(h) for h in info.get("hard", [-1] * 6)]
         self._fds = [_memfd(name) for name in ("job", "stdin", "stdout", "stderr", "channel")]
         self.sock.settimeout(30)
@@ -325,9 +317,8 @@ class ZygoteClient:
                 binary = os.open(job.binary, os.O_RDONLY | os.O_CLOEXEC)
             except OSError as exc:
                 return RunResult(Status.INFRA_ERROR, isolation=isolation, detail=f"cached binary: {exc}")
-            program = b""
-        else:
-            program = b""
+        program = b""
+        if job.mode != "native":
             if job.mode in ("script", "call") and self.uses_compiled:
                 code, syntax_error = compiled_program(job.source)
                 if syntax_error is not None:  # nothing to run: the verdict needs no child
@@ -520,15 +511,13 @@ class EmbeddedBackend(Backend):
         first = None
         for lv in wanted:
             try:
-                self._bpf = b"" if lv is Isolation.NONE else _bpf()
-                self._native_bpf = {} if lv is Isolation.NONE else _native_bpfs()
+                self._bpf_layers = {} if lv is Isolation.NONE else bpf_layers()
                 first = ZygoteClient(
                     lv.value,
                     0,
-                    self._bpf,
+                    self._bpf_layers,
                     scratch_mb=scratch_mb,
                     preload=preload,
-                    native_bpf=self._native_bpf,
                 )
                 self.isolation = lv
                 break
@@ -564,10 +553,9 @@ class EmbeddedBackend(Backend):
                         z = ZygoteClient(
                             self.isolation.value,
                             slot,
-                            self._bpf,
+                            self._bpf_layers,
                             scratch_mb=self.scratch_mb,
                             preload=self.preload,
-                            native_bpf=self._native_bpf,
                         )
                     except ZygoteError:
                         self._slots.append(slot)
@@ -614,18 +602,19 @@ class EmbeddedBackend(Backend):
             self._all.clear()
 
 
-def _bpf() -> bytes:
-    from sandbox.seccomp import filter_bpf
+def bpf_layers() -> dict[str, bytes]:
+    """Every seccomp layer by policy: the base ("zygote") and the child layers ("python", "native",
+    "compile"); see `sandbox.seccomp`."""
+    from sandbox.seccomp import POLICIES, filter_bpf
 
-    return filter_bpf()
+    return {policy: filter_bpf(policy) for policy in POLICIES}
 
 
-def _native_bpfs() -> dict[str, bytes]:
-    """The base layer ("zygote") and the child layers of the C++ policies ("native" runs a binary,
-    "compile" runs the compiler); see `sandbox.seccomp`."""
-    from sandbox.seccomp import filter_bpf
-
-    return {policy: filter_bpf(policy) for policy in ("zygote", "native", "compile")}
+def bpf_config(layers: Mapping[str, bytes]) -> dict[str, str]:
+    """The zygote's ``bpf`` config: each layer in hex. Child layers without the base are refused."""
+    if layers and "zygote" not in layers:
+        raise ZygoteError("the seccomp child layers need the base layer 'zygote' (see `bpf_layers`)")
+    return {policy: raw.hex() for policy, raw in layers.items()}
 
 
 def execute_many(backend: Backend, jobs: Sequence[Job]) -> list[RunResult]:
