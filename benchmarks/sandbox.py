@@ -59,6 +59,23 @@ def _fork_per_check() -> None:
     assert list(result) == ["passed"]
 
 
+def _cpu_counters() -> tuple[int, int]:
+    """The machine's (steal, total) CPU time in ticks (/proc/stat; zeros where there is none)."""
+    try:
+        with open("/proc/stat") as fh:
+            f = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        f = []
+    return (f[7] if len(f) > 7 else 0, sum(f[:8]))
+
+
+def _steal_since(before: tuple[int, int]) -> float:
+    """Share of the machine's CPU time the hypervisor stole since `before` (`_cpu_counters`)."""
+    now = _cpu_counters()
+    total = now[1] - before[1]
+    return (now[0] - before[0]) / total if total > 0 else 0.0
+
+
 def _cpu_seconds() -> float:
     """CPU of this process plus every reaped descendant (zygotes, their children, subprocesses)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -74,28 +91,36 @@ def run(quick: bool = False) -> list[Table]:
     job = Job("script", PROGRAM, stdin=STDIN, limits=Limits(cpu_time_s=2.0))
     n_warm = 50
 
+    backend: Any = None
+
     def embedded() -> None:
         r = backend.execute(job)
         assert r.status is Status.OK and r.stdout == b"42\n", r
 
-    # the zygotes' start-up and shutdown CPU, measured alone, is subtracted from the run below
-    # (a zygote's CPU is only counted once it is reaped, at close)
-    cpu0 = _cpu_seconds()
-    backend = EmbeddedBackend(workers=2)
-    try:
-        throughput(embedded, n_warm)  # two drivers: both zygotes start
-    finally:
-        backend.close()
-    startup_cpu = _cpu_seconds() - cpu0
-    cpu0 = _cpu_seconds()
-    backend = EmbeddedBackend(workers=2)
-    try:
-        throughput(embedded, n_warm)
-        emb = throughput(embedded, n_emb)
-        level = backend.isolation.value
-    finally:
-        backend.close()
-    emb_cpu = (_cpu_seconds() - cpu0 - startup_cpu) / n_emb
+    def embedded_run(fast_loop: bool, n: int) -> tuple[float, float, float, str, bool]:
+        """exec/s, CPU s/exec, start-up CPU s, level, whether the C loop ran. The zygotes' start-up
+        and shutdown CPU, measured alone, is subtracted (a zygote's CPU counts once it is reaped)."""
+        nonlocal backend
+        cpu0 = _cpu_seconds()
+        backend = EmbeddedBackend(workers=2, fast_loop=fast_loop)
+        try:
+            throughput(embedded, n_warm)  # two drivers: both zygotes start
+        finally:
+            backend.close()
+        startup = _cpu_seconds() - cpu0
+        cpu0 = _cpu_seconds()
+        backend = EmbeddedBackend(workers=2, fast_loop=fast_loop)
+        try:
+            throughput(embedded, n_warm)
+            rate = throughput(embedded, n)
+            level, ran_fast = backend.isolation.value, backend.fast_loop
+        finally:
+            backend.close()
+        return rate, (_cpu_seconds() - cpu0 - startup) / n, startup, level, ran_fast
+
+    steal0 = _cpu_counters()
+    emb, emb_cpu, startup_cpu, level, c_loop = embedded_run(True, n_emb)
+    py_loop, py_loop_cpu, _, _, _ = embedded_run(False, n_emb // 2)
     with EmbeddedBackend(workers=1) as one:
         backend = one
         for _ in range(20):
@@ -113,11 +138,12 @@ def run(quick: bool = False) -> list[Table]:
         _manager.shutdown()
         _manager = None
     he_cpu = (_cpu_seconds() - cpu0) / n_he
+    stolen = _steal_since(steal0)
     cores = 2
     nan = float("nan")
     rows = [
         [
-            f"embedded ({level} isolation)",
+            f"embedded ({level} isolation, {'C' if c_loop else 'Python'} job loop)",
             emb,
             1.0,
             emb_cpu * 1000,
@@ -125,6 +151,16 @@ def run(quick: bool = False) -> list[Table]:
             1.0,
             percentile_ms(lat, 0.5),
             percentile_ms(lat, 0.99),
+        ],
+        [
+            f"embedded ({level} isolation, pure-Python job loop: no C compiler at install)",
+            py_loop,
+            emb / py_loop,
+            py_loop_cpu * 1000,
+            cores / py_loop_cpu,
+            py_loop_cpu / emb_cpu,
+            nan,
+            nan,
         ],
         [
             "fresh `python -I -S` per test",
@@ -172,11 +208,17 @@ def run(quick: bool = False) -> list[Table]:
             "seccomp layer) and prepared while the previous job ran, under the slot's other uid; the program "
             "compiled once by the supervisor and unmarshalled in fresh globals; the zygote answers when the "
             "child stops itself and tears it down afterwards. Full isolation adds pid/net/mount/ipc/uts "
-            "namespaces and a read-only root",
-            f"load average at the end of the run: {os.getloadavg()[0]:.1f} (shared VM): compare ratios within this run",
+            "namespaces and a read-only root. The zygote's job loop and the child's set-up run in C "
+            "(sandbox/_zygote_fast.c) when it was built, else in Python (second row, half as many executions)",
+            f"load average at the end of the run: {os.getloadavg()[0]:.1f}; CPU time stolen by the hypervisor "
+            f"during this table's runs: {stolen:.0%} (shared VM): compare ratios within this run",
         ],
         figures={
             "embedded_exec_per_s": round(emb, 1),
+            "embedded_c_loop": c_loop,
+            "embedded_python_loop_exec_per_s": round(py_loop, 1),
+            "embedded_python_loop_cpu_ms_per_exec": round(py_loop_cpu * 1000, 3),
+            "steal_share": round(stolen, 3),
             "subprocess_exec_per_s": round(sub, 1),
             "fork_per_check_exec_per_s": round(he, 1),
             "embedded_vs_subprocess": round(emb / sub, 2),
@@ -233,6 +275,7 @@ def _cpp_tables(quick: bool) -> list[Table]:
             plain = sorted(cold(plain_src) for _ in range(n_compile))
             binary = cpp.build(backend, CPP_PROGRAM, cache=cache).binary
             assert binary is not None
+
             def hit() -> None:
                 assert not cpp.build(backend, CPP_PROGRAM, cache=cache).compiled
 
@@ -249,6 +292,7 @@ def _cpp_tables(quick: bool) -> list[Table]:
             emb = throughput(one, n_exec)
             lat = latencies(one, min(n_exec, 1000))
             py_job = Job("script", PROGRAM, stdin=STDIN, limits=Limits(cpu_time_s=2.0))
+
             def py_one() -> None:
                 assert backend.execute(py_job).status is Status.OK
 

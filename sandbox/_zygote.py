@@ -51,6 +51,12 @@ tear the address space down. A program that stops itself gains nothing over ``os
 stop signal, exit or death takes the ordinary path (wait4 and rusage). The zygote forks through glibc's
 fork(2), not `os.fork` (see `_fork`).
 
+Two implementations of the job loop, one protocol: when `_zygote_fast` (built from `_zygote_fast.c` at
+install) is there, Python jobs run in its C loop (`Zygote.serve_fast`): the same set-up in the same
+order, the same replies, but without the copy-on-write faults a Python loop causes in the zygote and in
+each child's set-up (about 100 and 90 pages per job). It hands every other job back to `Zygote.handle`
+here. Without the module (or with ``fast`` off in the config) this file runs every job itself.
+
 Native modes (C++). ``compile``: the job is the source plus a JSON payload with the compiler's argv; the
 child (seccomp layer "compile": it may fork and exec) writes the source to its scratch, runs the
 compiler there with stdout/stderr on the job's memfds, and copies the binary to the result channel.
@@ -87,7 +93,20 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import canonical  # noqa: I001  (sibling module, loaded before the lockdown)
 
+TYPE_CHECKING = False  # (mypy reads it as True; nothing is imported for it at run time)
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
+
+_zygote_fast: ModuleType | None = None
+try:  # the job loop for Python jobs in C, built from _zygote_fast.c at install when a compiler was there
+    import _zygote_fast as _built
+
+    _zygote_fast = _built
+except ImportError:
+    pass
 del sys.path[0]
+FAST_ABI = 1  # the `ABI` of _zygote_fast.c this file works with; another build is not used
 
 # Modules solutions commonly import, loaded once here so children do not pay for them (and can use
 # them even when the interpreter's files are unreadable for the slot uid, at level "seccomp").
@@ -136,7 +155,9 @@ def _ok(rc: int, what: str) -> None:
 
 
 def _mount(src: str | None, dst: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = lambda s: None if s is None else s.encode()  # noqa: E731
+    def enc(s: str | None) -> bytes | None:
+        return None if s is None else s.encode()
+
     _ok(_libc.mount(enc(src), enc(dst), enc(fstype), flags, enc(data)), f"mount {src} on {dst}")
 
 
@@ -148,7 +169,7 @@ class _SockFprog(ctypes.Structure):
 # start-up
 
 
-def enter_namespaces_and_root(cfg: dict) -> None:
+def enter_namespaces_and_root(cfg: dict[str, Any]) -> None:
     """Level "full": new namespaces, pid 1 of the new pid namespace, minimal read-only root."""
     _ok(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID), "unshare")
     pid = os.fork()
@@ -203,7 +224,7 @@ def enter_namespaces_and_root(cfg: dict) -> None:
     )
 
 
-def _scratch_owner(cfg: dict) -> tuple[int, int]:
+def _scratch_owner(cfg: dict[str, Any]) -> tuple[int, int]:
     """Owner and mode of the scratch directory: the slot uid's own (0700), or, with two uids taking
     turns, root's with their shared group (0770)."""
     if len(cfg["uids"]) == 1:
@@ -211,11 +232,11 @@ def _scratch_owner(cfg: dict) -> tuple[int, int]:
     return 0, 0o770
 
 
-def make_scratch(cfg: dict) -> str:
+def make_scratch(cfg: dict[str, Any]) -> str:
     if cfg["level"] == "full":
         return "/tmp"
     if cfg.get("scratch"):  # prepared by the caller: the Docker backend's tmpfs /tmp, owned by the slot uid
-        return cfg["scratch"]
+        return str(cfg["scratch"])
     import tempfile
 
     path = tempfile.mkdtemp(prefix="r1-sandbox-")
@@ -266,7 +287,7 @@ def prepare(
     native_fd: int,
     uid: int | None,
     limits: bytes,
-    cfg: dict,
+    cfg: dict[str, Any],
     scratch: str,
     zygote_pid: int,
 ) -> None:
@@ -304,7 +325,7 @@ def child_main(
     native_fd: int,
     uid: int | None,
     limits: bytes,
-    cfg: dict,
+    cfg: dict[str, Any],
     scratch: str,
     zygote_pid: int,
 ) -> None:
@@ -315,6 +336,12 @@ def child_main(
     go = os.read(GO_FD, 512)
     if not go:  # the zygote is gone, or dropped this child unused
         os._exit(0)
+    run_child(go, cfg)
+
+
+def run_child(go: bytes, cfg: dict[str, Any]) -> None:
+    """A prepared child whose go (the job line) arrived: read the job, run the harness, stop or exit.
+    Never returns."""
     status = 1
     try:
         req = go.split(None, 2)
@@ -326,6 +353,10 @@ def child_main(
         os.close(4)
         n = int.from_bytes(data[:8], "little")
         status = run_harness(mode.decode(), req[1] == b"1", data[8 : 8 + n], data[8 + n :])
+        if status == 0 and mode in PYTHON_MODES:
+            # finished cleanly, output flushed: stop instead of exiting, so the zygote answers before the
+            # kernel tears this address space down (it kills and reaps us afterwards)
+            os.kill(os.getpid(), signal.SIGSTOP)
     except BaseException:  # noqa: BLE001  (the harness failing is the child's failure; report and exit)
         try:
             traceback.print_exc()
@@ -342,7 +373,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def exec_native(cfg: dict) -> None:
+def exec_native(cfg: dict[str, Any]) -> None:
     """Replace this child with the binary on `NATIVE_FD`; on failure say why on the channel and exit."""
     os.set_inheritable(3, False)  # the channel is ours: the program must not be able to write it
     os.set_inheritable(NATIVE_FD, False)
@@ -359,7 +390,7 @@ def exec_native(cfg: dict) -> None:
     os._exit(127)
 
 
-def run_compile(source: str, payload: dict) -> int:
+def run_compile(source: str, payload: dict[str, Any]) -> int:
     """Compile `source` in the scratch directory with ``payload["argv"]``; the binary goes to the channel.
 
     Exit status: 0 with the binary on the channel, else 1 (the compiler's messages are on stderr).
@@ -445,7 +476,7 @@ class CandidateError(Exception):
     """The candidate raised (or its result could not be encoded) on this call."""
 
 
-def run_check(test: str, payload: dict) -> int:
+def run_check(test: str, payload: dict[str, Any]) -> int:
     """TRUSTED checker: run assert-style test code against the candidate's recorded answers.
 
     ``candidate(*args)`` returns the i-th recorded answer (a decoded plain value) if its arguments match
@@ -483,7 +514,7 @@ def run_check(test: str, payload: dict) -> int:
             raise CandidateError(answer["error"])
         return canonical.decode_value(answer["value"])
 
-    glb: dict = {"__name__": "__main__", "__builtins__": builtins}
+    glb: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     try:
         exec(compile(payload.get("prelude", ""), "<prelude>", "exec", dont_inherit=True), glb)
         glb[payload["entry_point"]] = candidate
@@ -491,7 +522,7 @@ def run_check(test: str, payload: dict) -> int:
         check = glb.get("check")
         if callable(check):
             check(candidate)
-        record = {"done": True, "calls": counter[0]}
+        record: dict[str, Any] = {"done": True, "calls": counter[0]}
     except BaseException as exc:  # noqa: BLE001  (an assert or the candidate's error fails the test)
         record = {"failed": f"{type(exc).__name__}: {str(exc)[:200]}", "calls": counter[0]}
     _write_all(3, json.dumps(record).encode())
@@ -521,7 +552,9 @@ class Child:
         self.pid, self.go_w, self.turn, self.limits = pid, go_w, turn, limits
 
 
-def spawn(policy: str, native_fd: int, turn: int, limits: bytes, cfg: dict, scratch: str, me: int) -> Child:
+def spawn(
+    policy: str, native_fd: int, turn: int, limits: bytes, cfg: dict[str, Any], scratch: str, me: int
+) -> Child:
     """Fork a child that prepares itself for `policy` as uid ``cfg["uids"][turn]`` with the rlimits of
     `limits` (the tail of a job line) and waits for its go."""
     go_r, go_w = os.pipe()
@@ -559,7 +592,7 @@ class Zygote:
     child can neither signal it nor touch its memory, and neither counts against the other's
     RLIMIT_NPROC. With one uid (or none), a child is forked only once the previous one is reaped."""
 
-    def __init__(self, sock: _socket.socket, cfg: dict, scratch: str) -> None:
+    def __init__(self, sock: _socket.socket, cfg: dict[str, Any], scratch: str) -> None:
         self.sock, self.cfg, self.scratch = sock, cfg, scratch
         self.me = os.getpid()
         self.turns = len(cfg["uids"])
@@ -582,7 +615,12 @@ class Zygote:
         return child
 
     def serve(self) -> None:
+        """Jobs until the supervisor hangs up: Python jobs in the C loop when it is built and wanted
+        (`serve_fast`), every job in Python otherwise."""
         try:
+            if fast_loop(self.cfg):
+                self.serve_fast()
+                return
             while True:
                 for turn, pid in list(self.dying.items()):  # reap what is already gone
                     try:
@@ -599,28 +637,7 @@ class Zygote:
                     msg, fds = _recv(self.sock, 1)
                 except OSError:
                     return
-                if not msg:
-                    return
-                stopped: Child | None = None
-                try:
-                    reply, gone, stopped = self.run(msg, fds)
-                except Exception as exc:  # noqa: BLE001  (a zygote fault is reported, not fatal)
-                    reply, gone = f"error {type(exc).__name__}: {exc}".encode(), False
-                finally:
-                    for fd in fds:
-                        os.close(fd)
-                try:
-                    self.sock.send(reply)
-                except OSError:
-                    gone = True
-                if stopped is not None:  # it can run no more code: kill it; reap it when its uid is next due
-                    os.kill(stopped.pid, signal.SIGKILL)
-                    if self.turns > 1:
-                        self.dying[stopped.turn] = stopped.pid
-                    else:
-                        _reap(stopped.pid)
-                wipe(self.scratch)
-                if gone:  # the supervisor hung up
+                if not msg or self.handle(msg, fds):
                     return
         finally:
             if self.ahead is not None:
@@ -628,10 +645,62 @@ class Zygote:
             for pid in self.dying.values():
                 _reap(pid)
 
+    def serve_fast(self) -> None:
+        """The C loop (`_zygote_fast.serve`) runs Python jobs; it hands any other job back with no child
+        of its own left, and this one runs it here. In a child, serve() returns its go line."""
+        fast = _zygote_fast
+        assert fast is not None  # (serve checked `fast_loop`)
+        hexed = self.cfg["bpf"].get("python", "")
+        fast.configure(
+            sock=self.sock.fileno(),
+            uids=self.cfg["uids"],
+            gid=self.cfg["gid"],
+            scratch=self.scratch,
+            layer=bytes.fromhex(hexed),
+            wipe=wipe,
+        )
+        while True:
+            got = fast.serve()
+            if got is None:
+                return
+            if type(got) is bytes:  # we are a child, prepared, and this is our go
+                run_child(got, self.cfg)
+            msg, fd = got
+            gone = self.handle(msg, [fd] if fd >= 0 else [])
+            self.ahead = None  # (run() forks no child ahead for these jobs)
+            for pid in self.dying.values():  # the C loop forks only once no child of ours is left
+                _reap(pid)
+            self.dying.clear()
+            if gone:
+                return
+
+    def handle(self, msg: bytes, fds: list[int]) -> bool:
+        """Run one job and send its reply; whether the supervisor hung up."""
+        stopped: Child | None = None
+        try:
+            reply, gone, stopped = self.run(msg, fds)
+        except Exception as exc:  # noqa: BLE001  (a zygote fault is reported, not fatal)
+            reply, gone = f"error {type(exc).__name__}: {exc}".encode(), False
+        finally:
+            for fd in fds:
+                os.close(fd)
+        try:
+            self.sock.send(reply)
+        except OSError:
+            gone = True
+        if stopped is not None:  # it can run no more code: kill it; reap it when its uid is next due
+            os.kill(stopped.pid, signal.SIGKILL)
+            if self.turns > 1:
+                self.dying[stopped.turn] = stopped.pid
+            else:
+                _reap(stopped.pid)
+        wipe(self.scratch)
+        return gone
+
     def run(self, msg: bytes, fds: list[int]) -> tuple[bytes, bool, Child | None]:
         """One job: the reply line, whether the supervisor hung up, and the child if it is stopped
         (finished, not yet killed)."""
-        mode, _, wall, limits = msg.split(None, 3)
+        mode, _, wall_limit, limits = msg.split(None, 3)
         python = mode in PYTHON_MODES
         if python:
             self.limits = limits
@@ -651,7 +720,7 @@ class Zygote:
                 raise ValueError(f"a native job needs 1 descriptor, got {len(fds)}")
             child = self.new_child(policy, limits, fds[0] if fds else -1)
         t0 = time.monotonic()
-        deadline = t0 + float(wall)
+        deadline = t0 + float(wall_limit)
         lost = False
         try:
             os.write(child.go_w, msg)
@@ -705,7 +774,8 @@ class Zygote:
             )
         if info is not None and info.si_code == os.CLD_STOPPED:
             status = info.si_status  # reported as killed by the stop signal it raised: never a pass
-            code, sig = "-", info.si_status
+            code: int | str = "-"
+            sig: int | str = info.si_status
         else:
             code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else "-"
             sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else "-"
@@ -722,6 +792,11 @@ class Zygote:
                 self.dying = {turn: p for turn, p in self.dying.items() if p != pid}
         except ChildProcessError:
             return
+
+
+def fast_loop(cfg: dict[str, Any]) -> bool:
+    """Whether Python jobs run in the C loop: wanted by the supervisor, built, and of our ABI."""
+    return bool(cfg.get("fast")) and _zygote_fast is not None and _zygote_fast.ABI == FAST_ABI
 
 
 def _peak_rss_kb(pid: int) -> int:
@@ -802,6 +877,7 @@ def main() -> None:
         "level": cfg["level"],
         "magic": sys.modules["_frozen_importlib_external"].MAGIC_NUMBER.hex(),
         "hard": [resource.getrlimit(r)[1] for r in _RLIMITS],  # -1: unlimited; the supervisor clamps
+        "fast": fast_loop(cfg),
     }
     try:
         sock.send(json.dumps(hello).encode())

@@ -121,5 +121,7 @@ def refuse(job: Job, *, closed: bool, isolation: Isolation) -> RunResult | None:
     if closed:
         return RunResult(Status.INFRA_ERROR, isolation=isolation, detail="backend closed")
     if job.language not in LANGUAGES:
-        return RunResult(Status.INFRA_ERROR, isolation=isolation, detail=f"language {job.language!r} not supported")
+        return RunResult(
+            Status.INFRA_ERROR, isolation=isolation, detail=f"language {job.language!r} not supported"
+        )
     return None

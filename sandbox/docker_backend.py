@@ -116,6 +116,7 @@ class DockerZygote(ZygoteClient):
             "compile", C++ jobs are refused.
         python: the host interpreter to run inside (must live under a bind-mounted directory).
         scratch_mb, memory_mb, cpus, pids: container limits (tmpfs size, cgroup memory, CPUs, processes).
+        fast_loop: run Python jobs in the zygote's C loop when the image has it (see `ZygoteClient`).
         start_timeout: seconds to wait for the zygote's hello.
     """
 
@@ -130,6 +131,7 @@ class DockerZygote(ZygoteClient):
         memory_mb: int,
         cpus: float,
         pids: int,
+        fast_loop: bool = True,
         start_timeout: float = 30.0,
     ) -> None:
         uid = _next_uid()
@@ -140,6 +142,7 @@ class DockerZygote(ZygoteClient):
             "bpf": bpf_config(bpf_layers),
             "scratch": "/tmp",
             "prefix": "/usr",
+            "fast": fast_loop,
         }
         bind, _ = host_mounts()
         sockdir = tempfile.mkdtemp(prefix="r1s-", dir="/tmp")
@@ -264,6 +267,8 @@ class DockerBackend(Backend):
         container_memory_mb: cgroup memory limit per container (job limits apply inside it).
         cpus: CPUs per container.
         pids: process limit per container (the zygote, one child and its threads).
+        fast_loop: run Python jobs in the zygotes' C loop when it is built (`self.fast_loop` says whether
+            it runs; it needs a build for the interpreter given as `python`).
 
     Raises:
         BackendError: no engine, no seccomp filter, or the first container would not start.
@@ -284,6 +289,7 @@ class DockerBackend(Backend):
         container_memory_mb: int = 2048,
         cpus: float = 1.0,
         pids: int = 64,
+        fast_loop: bool = True,
     ) -> None:
         try:
             import docker  # noqa: F401
@@ -308,6 +314,7 @@ class DockerBackend(Backend):
             "memory_mb": container_memory_mb,
             "cpus": cpus,
             "pids": pids,
+            "fast_loop": fast_loop,
         }
         self._lock = threading.Lock()
         self._idle: queue.LifoQueue[DockerZygote] = queue.LifoQueue()
@@ -321,6 +328,7 @@ class DockerBackend(Backend):
             self.image = ensure_image(self.client)
             self._free -= 1
             first = self._start()
+            self.fast_loop = first.fast_loop
         except Exception as exc:
             self._shutdown_engine()
             raise BackendError(f"the Docker backend could not start: {exc}") from exc

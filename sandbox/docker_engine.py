@@ -29,6 +29,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sysconfig
 import tarfile
 import tempfile
 import threading
@@ -57,6 +58,18 @@ LABEL = "r1-verifiers.sandbox"
 """Label put on every container we create, so a stop can find and remove them."""
 IMAGE_FILES = {"opt/r1/_zygote.py": "_zygote.py", "opt/r1/canonical.py": "canonical.py"}
 """Files copied into the image: path in the image -> file beside this module."""
+
+
+def image_files() -> dict[str, str]:
+    """`IMAGE_FILES`, plus the zygote's C loop when it was built (`sandbox/_zygote_fast.c`; only
+    the build for this interpreter's ABI, which the container's interpreter loads if it is the same)."""
+    files = dict(IMAGE_FILES)
+    built = "_zygote_fast" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
+    if (Path(__file__).parent / built).is_file():
+        files["opt/r1/" + built] = built
+    return files
+
+
 HOST_SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/sbin")
 # Paths a daemon creates outside its own directories whatever its flags say; removed at stop when they
 # were absent before and are empty after (containerd keeps shim sockets under /run/containerd/s).
@@ -402,7 +415,7 @@ def image_tar() -> bytes:
     """The image's whole root filesystem as an uncompressed tar (a few kB).
 
     Holds empty mount points, the top-level symlinks of a merged-/usr host, a two-line ``/etc/passwd``
-    and the zygote at ``/opt/r1/_zygote.py`` (with ``canonical.py``). Deterministic (fixed mtimes and owners), so its hash is a
+    and the zygote at ``/opt/r1/_zygote.py`` (with ``canonical.py`` and, when built, the C loop). Deterministic (fixed mtimes and owners), so its hash is a
     stable tag.
     """
     bind, links = host_mounts()
@@ -431,7 +444,7 @@ def image_tar() -> bytes:
         add_file("etc/passwd", b"root:x:0:0::/:/bin/false\nsandbox:x:61000:61000::/tmp:/bin/false\n")
         add_file("etc/group", b"root:x:0:\nsandbox:x:61000:\n")
         here = Path(__file__).parent
-        for name, src in sorted(IMAGE_FILES.items()):
+        for name, src in sorted(image_files().items()):
             add_file(name, (here / src).read_bytes())
     return buf.getvalue()
 

@@ -190,6 +190,8 @@ class ZygoteClient:
         bpf_layers: the seccomp layers by policy (`bpf_layers`), or {} for no filters at all.
         scratch_mb: size of the scratch tmpfs at level "full".
         preload: modules the zygote imports before forking (None: `PRELOAD`).
+        fast_loop: run Python jobs in the zygote's C loop (`sandbox/_zygote_fast.c`) when it is built;
+            False runs every job in the pure-Python loop (same protocol and replies; for tests).
     """
 
     def __init__(
@@ -200,6 +202,7 @@ class ZygoteClient:
         *,
         scratch_mb: int = 64,
         preload: Sequence[str] | None = None,
+        fast_loop: bool = True,
     ) -> None:
         root = os.geteuid() == 0
         bpf = bpf_config(bpf_layers)  # before a uid number is taken: it may refuse the layers
@@ -214,6 +217,7 @@ class ZygoteClient:
             "ro_binds": _pch_binds(),
             "scratch_mb": scratch_mb,
             "prefix": sys.base_prefix,
+            "fast": fast_loop,
         }
         if preload is None:
             preload = PRELOAD
@@ -278,6 +282,7 @@ class ZygoteClient:
         # the zygote runs our bytecode version: send programs compiled (`compiled_program`)
         self.uses_compiled = info.get("magic") == _MAGIC
         self._hard = [int(h) for h in info.get("hard", [-1] * 6)]
+        self.fast_loop: bool = bool(info.get("fast"))  # Python jobs run in the zygote's C loop
         self._fds = [_memfd(name) for name in ("job", "stdin", "stdout", "stderr", "channel")]
         self.sock.settimeout(30)
         socket.send_fds(self.sock, [b"fds"], self._fds)
@@ -474,6 +479,8 @@ class EmbeddedBackend(Backend):
         preload: modules each zygote imports before forking (None: `PRELOAD`; the
             harness's own needs are always loaded). More modules make programs that import them
             start faster but make every fork a little dearer.
+        fast_loop: run Python jobs in the zygotes' C loop when it is built (see `fast_loop_built`);
+            False: the pure-Python loop. `self.fast_loop` says which one runs.
 
     Raises:
         BackendError: no acceptable isolation level could be started.
@@ -489,8 +496,10 @@ class EmbeddedBackend(Backend):
         allow_unsafe: bool = False,
         scratch_mb: int = 64,
         preload: Sequence[str] | None = None,
+        fast_loop: bool = True,
     ) -> None:
         self.preload = preload
+        self._want_fast = fast_loop
         self.workers = workers or os.cpu_count() or 1
         if not 1 <= self.workers <= MAX_WORKERS:
             raise BackendError(f"workers must be between 1 and {MAX_WORKERS}, got {workers}")
@@ -518,6 +527,7 @@ class EmbeddedBackend(Backend):
                     self._bpf_layers,
                     scratch_mb=scratch_mb,
                     preload=preload,
+                    fast_loop=fast_loop,
                 )
                 self.isolation = lv
                 break
@@ -527,6 +537,7 @@ class EmbeddedBackend(Backend):
             hint = "" if allow_unsafe else " (level 'none' needs allow_unsafe=True)"
             raise BackendError("no sandbox isolation level works here" + hint + ": " + "; ".join(errors))
         self.probe_errors = errors
+        self.fast_loop = first.fast_loop
         self._all.append(first)
         self._idle.put(first)
         self._slots.remove(0)
@@ -556,6 +567,7 @@ class EmbeddedBackend(Backend):
                             self._bpf_layers,
                             scratch_mb=self.scratch_mb,
                             preload=self.preload,
+                            fast_loop=self._want_fast,
                         )
                     except ZygoteError:
                         self._slots.append(slot)
@@ -600,6 +612,12 @@ class EmbeddedBackend(Backend):
             for z in self._all:
                 z.close()
             self._all.clear()
+
+
+def fast_loop_built() -> bool:
+    """Whether the zygote's C loop (`sandbox/_zygote_fast.c`) was built at install (it needs a C
+    compiler then; without it the zygote runs the same loop in Python, slower)."""
+    return importlib.util.find_spec("sandbox._zygote_fast") is not None
 
 
 def bpf_layers() -> dict[str, bytes]:

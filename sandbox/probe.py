@@ -47,13 +47,17 @@ class ProbeReport:
     """Per level: "ok" or why it failed to start."""
     checks: dict[str, object] = field(default_factory=dict)
     """Results of the in-child checks at the chosen level."""
+    job_loop: str = "python"
+    """"c" when the zygotes run Python jobs in their C loop (`sandbox/_zygote_fast.c`), "python" when
+    that was not built (no C compiler at install) and the pure-Python loop runs them (slower)."""
 
     def lines(self) -> list[str]:
         out = [f"running as root: {self.running_as_root}", f"seccomp filter: {self.seccomp}"]
         out += [f"level {name:8s}: {state}" for name, state in self.levels.items()]
         out += [f"  {k}: {v}" for k, v in self.checks.items()]
         chosen = self.level.value if self.level else "none (needs allow_unsafe=True)"
-        return out + [f"chosen isolation level: {chosen}"]
+        loop = "C (_zygote_fast)" if self.job_loop == "c" else "pure Python (the C loop is not built)"
+        return out + [f"chosen isolation level: {chosen}", f"zygote job loop: {loop}"]
 
 
 def probe() -> ProbeReport:
@@ -82,6 +86,7 @@ def probe() -> ProbeReport:
                 if report.level is None:
                     report.level = level
                     report.checks = json.loads(res.stdout)
+                    report.job_loop = "c" if backend.fast_loop else "python"
             else:
                 report.levels[level.value] = f"fails: checks ended {res.status.value}: {res.stderr[-300:]!r}"
         finally:

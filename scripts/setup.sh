@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Idempotent set-up: a virtual environment in .venv with the project and all its extras, plus a
 # Docker engine (Debian's docker.io) for the Docker sandbox backend when apt is usable.
-# Re-running is cheap: pip runs again only when pyproject.toml changed.
+# Re-running is cheap: pip runs again only when pyproject.toml or the C source it builds changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-stamp=".venv/.r1-setup-$(sha1sum pyproject.toml | cut -c1-12)"
+stamp=".venv/.r1-setup-$(cat pyproject.toml sandbox/_zygote_fast.c | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   echo "[setup] installing into .venv (first run takes a few minutes)" >&2
   pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)

@@ -14,7 +14,9 @@ import pytest
 
 from sandbox.backend import Backend
 
-BACKENDS = ["embedded", pytest.param("docker", marks=pytest.mark.docker)]
+# "embedded-pyloop": the embedded backend with its zygotes' pure-Python job loop, the fallback where the
+# C loop (sandbox/_zygote_fast.c) was not built; every sandbox test holds for both loops.
+BACKENDS = ["embedded", "embedded-pyloop", pytest.param("docker", marks=pytest.mark.docker)]
 DATA = Path(__file__).resolve().parents[1] / "data" / "code"
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 _started: dict[str, Backend] = {}
@@ -23,9 +25,16 @@ _started: dict[str, Backend] = {}
 def make_backend(name: str) -> Backend:
     if name not in _started:
         if name == "embedded":
-            from sandbox.embedded import EmbeddedBackend
+            from sandbox.embedded import EmbeddedBackend, fast_loop_built
 
             _started[name] = EmbeddedBackend(workers=2)
+            if fast_loop_built():  # built here: a test run that silently fell back would test one loop twice
+                assert _started[name].fast_loop, "the C job loop is built but the zygote did not use it"
+        elif name == "embedded-pyloop":
+            from sandbox.embedded import EmbeddedBackend
+
+            _started[name] = EmbeddedBackend(workers=2, fast_loop=False)
+            assert not _started[name].fast_loop
         elif name == "docker":
             from sandbox.docker_backend import DockerBackend, engine_available
             from sandbox.docker_engine import dockerd_path

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -30,15 +31,23 @@ def run(backend: Backend, source: str, stdin: str = "", limits: Limits = FAST):
     return backend.execute(Job("script", source, stdin=stdin.encode(), limits=limits))
 
 
+PF_EXITING = 0x4  # include/linux/sched.h
+
+
 def _stat(pid: str) -> tuple[str, int, str]:
-    """(state, parent pid, wait channel) of a process."""
+    """(state, parent pid, wait channel) of a process; state "K" when it is killed (a SIGKILL pending, or
+    exiting: PF_EXITING)."""
     with open(f"/proc/{pid}/stat") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
     try:
         with open(f"/proc/{pid}/wchan") as fh:
             wchan = fh.read()
+        with open(f"/proc/{pid}/status") as fh:
+            pending = [int(line.split()[1], 16) for line in fh if line.startswith(("SigPnd:", "ShdPnd:"))]
     except OSError:
-        wchan = ""
+        wchan, pending = "", []
+    if int(fields[6]) & PF_EXITING or any(mask & (1 << (signal.SIGKILL - 1)) for mask in pending):
+        return "K", int(fields[1]), wchan
     return fields[0], int(fields[1]), wchan
 
 
@@ -47,7 +56,8 @@ def sandbox_uid_processes(supervisor: int | None = None) -> list[int]:
     code: none may outlive a job.
 
     Not counted: a child a zygote prepared for its NEXT job (it has run no job code: it sleeps reading
-    its go pipe; at most one per zygote), and a killed child waiting to be reaped (a zombie: dead).
+    its go pipe; at most one per zygote), and a killed child (a SIGKILL pending: it runs no more code,
+    it is being torn down; or a zombie: dead, waiting to be reaped).
     Slot uids are unique per supervisor, so other test runs on the same machine do not show up here."""
     lo = slot_uid(0, supervisor)
     out = []
@@ -61,7 +71,7 @@ def sandbox_uid_processes(supervisor: int | None = None) -> list[int]:
                 state, parent, wchan = _stat(entry)
             except OSError:
                 continue
-            if state == "Z":
+            if state in ("Z", "K"):
                 continue
             if state == "S" and "pipe_read" in wchan:
                 prepared[parent] = prepared.get(parent, 0) + 1
@@ -467,7 +477,11 @@ print(hits)
 
 # 15 ------------------------------------------------------------------------------------------------
 def test_state_leaking_between_tests(backend: Backend) -> None:
-    writer = "import os, builtins\nopen('state', 'w').write('x')\nopen('/tmp/state2', 'w').write('x')\nbuiltins.LEAK = 1\nprint('ok')\n"
+    writer = (
+        "import os, builtins\nopen('state', 'w').write('x')\nopen('/tmp/state2', 'w').write('x')\n"
+        "os.makedirs('a/b/c')\nopen('a/b/c/deep', 'w').write('x')\nos.symlink('/etc/passwd', 'link')\n"
+        "builtins.LEAK = 1\nprint('ok')\n"
+    )
     reader = (
         "import os, builtins\nprint(os.path.exists('state'), os.path.exists('/tmp/state2'), "
         "hasattr(builtins, 'LEAK'), os.listdir('.'))\n"
@@ -558,7 +572,7 @@ def test_infrastructure_failure(backend: Backend) -> None:
 
     if not isinstance(backend, EmbeddedBackend):
         pytest.skip("kills a zygote of the embedded backend")
-    b = EmbeddedBackend(workers=1)
+    b = EmbeddedBackend(workers=1, fast_loop=backend.fast_loop)
     try:
         (zpid,) = b.pids()
         killer = subprocess.Popen(

@@ -162,3 +162,38 @@ def test_two_backends_in_one_process_never_share_a_uid() -> None:
         uids_two = {int(two.execute(Job("script", show)).stdout) for _ in range(4)}
     assert len(uids_one) == 2 and len(uids_two) == 2  # two turns each
     assert not uids_one & uids_two
+
+
+def test_a_child_that_dies_during_its_set_up_is_an_infrastructure_failure(backend: Backend) -> None:
+    # caused for real: the scratch directory disappears, so the next prepared child cannot chdir into
+    # it and dies before reading its go. Its job must come back "cannot judge" (INFRA_ERROR), never a
+    # verdict about the program, whichever loop (C or Python) runs the zygote.
+    import os
+
+    from sandbox.embedded import EmbeddedBackend
+
+    if not isinstance(backend, EmbeddedBackend):
+        pytest.skip("needs the scratch directory of an embedded zygote on the host (level seccomp)")
+    b = EmbeddedBackend(workers=1, level="seccomp", fast_loop=backend.fast_loop)
+    try:
+        assert b.execute(Job("script", "print(1)")).stdout == b"1\n"
+        (zygote,) = b.pids()
+        with open(f"/proc/{zygote}/task/{zygote}/children") as fh:
+            children = fh.read().split()  # the child waiting for the next job (and one being reaped)
+        cwds = set()
+        for pid in children:
+            try:
+                cwds.add(os.readlink(f"/proc/{pid}/cwd"))
+            except OSError:  # the one being reaped
+                pass
+        (scratch,) = cwds
+        assert os.path.basename(scratch).startswith("r1-sandbox-"), scratch
+        os.rmdir(scratch)
+        results = [b.execute(Job("script", "print(1)")) for _ in range(3)]
+        # the child prepared before the removal still runs its job; the next one failed its set-up, and
+        # the backend then replaces the zygote (a new one makes a new scratch directory)
+        assert [r.status for r in results] == [Status.OK, Status.INFRA_ERROR, Status.OK], results
+        assert "died during its set-up" in results[1].detail, results[1]
+        assert b.pids() != [zygote]
+    finally:
+        b.close()
