@@ -319,26 +319,6 @@ def prepare(
         _ok(_prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0), "seccomp")
 
 
-def child_main(
-    policy: str,
-    go_r: int,
-    native_fd: int,
-    uid: int | None,
-    limits: bytes,
-    cfg: dict[str, Any],
-    scratch: str,
-    zygote_pid: int,
-) -> None:
-    try:
-        prepare(policy, go_r, native_fd, uid, limits, cfg, scratch, zygote_pid)
-    except BaseException:  # noqa: BLE001  (the zygote sees the unread go and reports infra failure)
-        os._exit(126)
-    go = os.read(GO_FD, 512)
-    if not go:  # the zygote is gone, or dropped this child unused
-        os._exit(0)
-    run_child(go, cfg)
-
-
 def run_child(go: bytes, cfg: dict[str, Any]) -> None:
     """A prepared child whose go (the job line) arrived: read the job, run the harness, stop or exit.
     Never returns."""
@@ -559,8 +539,15 @@ def spawn(
     `limits` (the tail of a job line) and waits for its go."""
     go_r, go_w = os.pipe()
     pid = _fork()
-    if pid == 0:
-        child_main(policy, go_r, native_fd, cfg["uids"][turn], limits, cfg, scratch, me)
+    if pid == 0:  # the child: prepare, wait for the go, run the job; never returns
+        try:
+            prepare(policy, go_r, native_fd, cfg["uids"][turn], limits, cfg, scratch, me)
+        except BaseException:  # noqa: BLE001  (the zygote sees the unread go and reports infra failure)
+            os._exit(126)
+        go = os.read(GO_FD, 512)
+        if not go:  # the zygote is gone, or dropped this child unused
+            os._exit(0)
+        run_child(go, cfg)
     os.close(go_r)
     if pid < 0:
         e = ctypes.get_errno()
@@ -667,7 +654,6 @@ class Zygote:
                 run_child(got, self.cfg)
             msg, fd = got
             gone = self.handle(msg, [fd] if fd >= 0 else [])
-            self.ahead = None  # (run() forks no child ahead for these jobs)
             for pid in self.dying.values():  # the C loop forks only once no child of ours is left
                 _reap(pid)
             self.dying.clear()

@@ -39,6 +39,16 @@ def match_brace(s: str, i: int) -> int:
     return -1
 
 
+def _sep_at(s: str, i: int, seps: tuple[str, ...]) -> int:
+    """Length of the separator of `seps` that starts at ``s[i]``, 0 for none. A command separator
+    (``\\cup``) must not run on into letters (``\\cupboard`` is no separator)."""
+    for sep in seps:
+        after = s[i + len(sep) : i + len(sep) + 1]
+        if s.startswith(sep, i) and not (sep.startswith("\\") and after.isalpha()):
+            return len(sep)
+    return 0
+
+
 def split_top(s: str, seps: tuple[str, ...] = (",",)) -> list[str]:
     """Split at separators outside ``{}``, ``()``, ``[]`` and ``\\{ \\}``; brackets may be unmatched
     in interval notation, so a closing bracket of either kind closes the innermost opener."""
@@ -49,40 +59,21 @@ def split_top(s: str, seps: tuple[str, ...] = (",",)) -> list[str]:
     n = len(s)
     while i < n:
         c = s[i]
-        if c == "\\" and i + 1 < n:
-            if s[i + 1] == "{":
-                depth += 1
-            elif s[i + 1] == "}":
-                depth = max(0, depth - 1)
-            elif depth == 0:
-                for sep in seps:
-                    if sep.startswith("\\") and s.startswith(sep, i) and not s[i + len(sep): i + len(sep) + 1].isalpha():
-                        parts.append(s[start:i])
-                        i += len(sep)
-                        start = i
-                        break
-                else:
-                    i += 2
-                    continue
-                continue
+        command = c == "\\" and i + 1 < n
+        if command and s[i + 1] in "{}":
+            depth = depth + 1 if s[i + 1] == "{" else max(0, depth - 1)
             i += 2
             continue
-        if c in "{([":
+        if not command and c in "{([":
             depth += 1
-        elif c in "})]":
+        elif not command and c in "})]":
             depth = max(0, depth - 1)
-        elif depth == 0:
-            for sep in seps:
-                if not sep.startswith("\\") and s.startswith(sep, i):
-                    parts.append(s[start:i])
-                    i += len(sep)
-                    start = i
-                    break
-            else:
-                i += 1
-                continue
+        elif depth == 0 and (k := _sep_at(s, i, seps)):
+            parts.append(s[start:i])
+            i += k
+            start = i
             continue
-        i += 1
+        i += 2 if command else 1
     parts.append(s[start:])
     return parts
 
