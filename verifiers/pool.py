@@ -71,6 +71,18 @@ class _Worker:
         """True once the worker has returned a result (start-up went fine)."""
 
 
+def _address_space_bytes() -> int:
+    """This process's mapped address space (VmSize), 0 where /proc does not say."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _worker_main(conn: Connection, memory_limit_mb: int | None, initializer: Callable[[], Any] | None) -> None:
     """Worker loop: receive ``(id, fn, args)``, reply ``(id, ok, payload)``. Runs in the main thread."""
     try:
@@ -81,7 +93,9 @@ def _worker_main(conn: Connection, memory_limit_mb: int | None, initializer: Cal
     if memory_limit_mb:
         import resource
 
-        limit = memory_limit_mb * 1024 * 1024
+        # on top of what the worker already maps: a worker forked from a big process (a trainer with
+        # torch loaded maps gigabytes) would otherwise start above its limit and fail every allocation
+        limit = _address_space_bytes() + memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     if initializer is not None:
         initializer()
@@ -115,8 +129,9 @@ class WorkerPool:
     Args:
         workers: number of processes (default: CPU count).
         default_deadline: seconds a task may run when `submit` gives none.
-        memory_limit_mb: RLIMIT_AS per worker (None: no limit). A task that exceeds it fails with
-            MemoryError or crashes; either way only that task is lost.
+        memory_limit_mb: address space a worker may add to what it maps when it starts (RLIMIT_AS set
+            to that sum; None: no limit). A task that exceeds it fails with MemoryError or crashes;
+            either way only that task is lost.
         start_method: "forkserver" (default; safe after CUDA init) or "fork" or "spawn".
         initializer: called once in each new worker (e.g. to warm a detector); must be picklable.
     """

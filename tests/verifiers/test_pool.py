@@ -76,6 +76,21 @@ def test_memory_limit_fails_the_task_not_the_pool(pool):
     assert pool.submit(t.allocate, 8).result(timeout=5) == 8 * 1024 * 1024
 
 
+def test_memory_limit_counts_from_a_big_forking_parent():
+    # a trainer maps gigabytes (torch, CUDA, thread stacks); a worker forked from it starts with that
+    # address space. The limit is what a task may add: 512 MB more works, far more still fails.
+    import mmap
+
+    reserved = mmap.mmap(-1, 1536 << 20, prot=mmap.PROT_READ)  # address space, no memory
+    try:
+        with WorkerPool(1, default_deadline=10.0, memory_limit_mb=512, start_method="fork") as p:
+            assert p.submit(t.allocate, 64).result(timeout=10) == 64 * 1024 * 1024
+            with pytest.raises((TaskFailed, WorkerCrashed)):
+                p.submit(t.allocate, 2048).result(timeout=10)
+    finally:
+        reserved.close()
+
+
 def test_unpicklable_task_is_refused_at_submit(pool):
     with pytest.raises(PoolError, match="cannot be sent"):
         pool.submit(lambda: 1)
