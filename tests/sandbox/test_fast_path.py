@@ -9,6 +9,7 @@ a child that finished cleanly stops itself and the zygote answers before tearing
 from __future__ import annotations
 
 import resource
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,10 +17,11 @@ from hypothesis import strategies as st
 
 from sandbox import Job, Limits, Status
 from sandbox.backend import Backend
-from tests.sandbox.test_attacks import sandbox_uid_processes
+from tests.sandbox.test_attacks import process_stat, sandbox_uid_processes
 
 SHOW_LIMITS = """
 import resource
+import time
 names = ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE")
 print(" ".join(str(resource.getrlimit(getattr(resource, n))[0]) for n in names))
 """
@@ -178,16 +180,7 @@ def test_a_child_that_dies_during_its_set_up_is_an_infrastructure_failure(backen
     try:
         assert b.execute(Job("script", "print(1)")).stdout == b"1\n"
         (zygote,) = b.pids()
-        with open(f"/proc/{zygote}/task/{zygote}/children") as fh:
-            children = fh.read().split()  # the child waiting for the next job (and one being reaped)
-        cwds = set()
-        for pid in children:
-            try:
-                cwds.add(os.readlink(f"/proc/{pid}/cwd"))
-            except OSError:  # the one being reaped
-                pass
-        (scratch,) = cwds
-        assert os.path.basename(scratch).startswith("r1-sandbox-"), scratch
+        scratch = _scratch_of_prepared_child(zygote)
         os.rmdir(scratch)
         results = [b.execute(Job("script", "print(1)")) for _ in range(3)]
         # the child prepared before the removal still runs its job; the next one failed its set-up, and
@@ -197,3 +190,28 @@ def test_a_child_that_dies_during_its_set_up_is_an_infrastructure_failure(backen
         assert b.pids() != [zygote]
     finally:
         b.close()
+
+
+def _scratch_of_prepared_child(zygote: int, timeout_s: float = 5.0) -> str:
+    """The working directory of the child `zygote` prepared for its next job, once that child has
+    finished its set-up (asleep reading its go pipe). Until then it may still have the zygote's own
+    working directory, and removing the scratch directory would make it, not the one after, fail."""
+    import os
+
+    deadline = time.monotonic() + timeout_s
+    seen: list[tuple[str, str, str]] = []
+    while time.monotonic() < deadline:
+        with open(f"/proc/{zygote}/task/{zygote}/children") as fh:
+            children = fh.read().split()  # the child waiting for the next job (and one being reaped)
+        seen = []
+        for pid in children:
+            try:
+                state, _, wchan = process_stat(pid)
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except OSError:  # the one being reaped
+                continue
+            seen.append((state, wchan, cwd))
+            if state == "S" and "pipe_read" in wchan and os.path.basename(cwd).startswith("r1-sandbox-"):
+                return cwd
+        time.sleep(0.01)
+    raise AssertionError(f"no prepared child of zygote {zygote} finished its set-up: {seen}")
