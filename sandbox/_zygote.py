@@ -829,6 +829,7 @@ def main() -> None:
     argv = (ctypes.c_char_p * 2)(b"solution", None)
     envp = (ctypes.c_char_p * 3)(b"PATH=/usr/bin:/bin", b"LANG=C.UTF-8", None)
     cfg["exec_argv"], cfg["exec_envp"] = argv, envp
+    bound = os.environ.get("LD_BIND_NOW") == "1"  # every symbol resolved at start (embedded.ZYGOTE_ENV)
     os.environ.clear()  # children inherit exactly this
     os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"})
     for name in (
@@ -864,6 +865,7 @@ def main() -> None:
         "magic": sys.modules["_frozen_importlib_external"].MAGIC_NUMBER.hex(),
         "hard": [resource.getrlimit(r)[1] for r in _RLIMITS],  # -1: unlimited; the supervisor clamps
         "fast": fast_loop(cfg),
+        "bound": bound,
     }
     try:
         sock.send(json.dumps(hello).encode())

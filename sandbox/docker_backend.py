@@ -57,7 +57,7 @@ from sandbox.docker_engine import (
     host_mounts,
     start_private_engine,
 )
-from sandbox.embedded import ZygoteClient, ZygoteError, _pch_binds, bpf_config, bpf_layers
+from sandbox.embedded import ZYGOTE_ENV, ZygoteClient, ZygoteError, _pch_binds, bpf_config, bpf_layers
 from sandbox.types import Isolation, Job, RunResult, Status
 
 __all__ = ["CAPABILITIES", "UID_BASE", "DockerBackend", "DockerZygote", "create_backend", "engine_available"]
@@ -163,7 +163,7 @@ class DockerZygote(ZygoteClient):
                 user="0:0",
                 working_dir="/",
                 hostname="sandbox",
-                environment={},
+                environment=dict(ZYGOTE_ENV),
                 network_mode="none",
                 ipc_mode="none",
                 read_only=True,
@@ -329,6 +329,7 @@ class DockerBackend(Backend):
             self._free -= 1
             first = self._start()
             self.fast_loop = first.fast_loop
+            self.symbols_bound = first.symbols_bound
         except Exception as exc:
             self._shutdown_engine()
             raise BackendError(f"the Docker backend could not start: {exc}") from exc

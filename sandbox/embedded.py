@@ -42,6 +42,13 @@ from sandbox.types import Isolation, Job, Limits, RunResult, Status
 __all__ = ["EmbeddedBackend", "ZygoteClient", "ZygoteError", "slot_uid"]
 
 ZYGOTE_SCRIPT = Path(__file__).with_name("_zygote.py")
+# Added to a zygote's environment by both backends. LD_BIND_NOW=1: the dynamic linker resolves every
+# symbol of the interpreter and libc when the zygote starts, so no child resolves one lazily on its
+# first call (a symbol search plus a write to the GOT, which copies that page, in every child): 16-23
+# fewer page faults per child, 0.04-0.2 ms less CPU per execution on the 2-core benchmark VM (A/B in one
+# process; the cost of a fault varies with the VM's phase). The zygote clears its environment before it
+# forks any child: no program sees it.
+ZYGOTE_ENV = {"LD_BIND_NOW": "1"}
 STDERR_TAIL = 4096
 EXIT_SYNTAX, EXIT_MEMORY, EXIT_OUTPUT, EXIT_ENCODE = 90, 91, 92, 93
 UID_BASE = 1 << 24
@@ -225,7 +232,7 @@ class ZygoteClient:
                 preload = PRELOAD + PRELOAD_UNREADABLE_STDLIB
         cfg["preload"] = list(preload)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", **ZYGOTE_ENV}
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-B", str(ZYGOTE_SCRIPT), str(theirs.fileno()), json.dumps(cfg)],
@@ -283,6 +290,7 @@ class ZygoteClient:
         self.uses_compiled = info.get("magic") == _MAGIC
         self._hard = [int(h) for h in info.get("hard", [-1] * 6)]
         self.fast_loop: bool = bool(info.get("fast"))  # Python jobs run in the zygote's C loop
+        self.symbols_bound: bool = bool(info.get("bound"))  # it started with ZYGOTE_ENV's LD_BIND_NOW
         self._fds = [_memfd(name) for name in ("job", "stdin", "stdout", "stderr", "channel")]
         self.sock.settimeout(30)
         socket.send_fds(self.sock, [b"fds"], self._fds)
@@ -538,6 +546,7 @@ class EmbeddedBackend(Backend):
             raise BackendError("no sandbox isolation level works here" + hint + ": " + "; ".join(errors))
         self.probe_errors = errors
         self.fast_loop = first.fast_loop
+        self.symbols_bound = first.symbols_bound
         self._all.append(first)
         self._idle.put(first)
         self._slots.remove(0)
