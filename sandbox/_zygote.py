@@ -23,7 +23,10 @@ program, then the payload: JSON or empty; the program is UTF-8 source, or with `
 channel. The zygote NEVER reads them: only the child does. So the zygote's memory (which every child
 inherits) holds no code, input or output of any job: a child cannot find another job's data (a
 neighbour's output, a checker's expected values) in its own address space, and the memfds themselves
-hold only the current job once the supervisor has rewritten and truncated them.
+hold only the current job once the supervisor has rewritten and truncated them. (At start, before its
+first fork, the zygote runs two fixed trivial jobs of its own through the harness, on private pipes,
+`rehearse`: its children then find the harness's lookups cached and its bytecode specialized, pages
+they only read instead of copying.)
 
 A child is forked AHEAD of its job (`spawn`) and prepares everything that does not depend on the job's
 contents: new session; the memfds stay on fds 0-4 (a native job's binary moves to 4), the go pipe to 5,
@@ -329,14 +332,11 @@ def run_child(go: bytes, cfg: dict[str, Any]) -> None:
         os.close(GO_FD)
         if mode == b"native":
             exec_native(cfg)
-        data = os.pread(4, os.fstat(4).st_size, 0)
-        os.close(4)
-        n = int.from_bytes(data[:8], "little")
-        status = run_harness(mode.decode(), req[1] == b"1", data[8 : 8 + n], data[8 + n :])
+        status = run_job(mode, req[1] == b"1", 4)
         if status == 0 and mode in PYTHON_MODES:
             # finished cleanly, output flushed: stop instead of exiting, so the zygote answers before the
             # kernel tears this address space down (it kills and reaps us afterwards)
-            os.kill(os.getpid(), signal.SIGSTOP)
+            signal_self(signal.SIGSTOP)
     except BaseException:  # noqa: BLE001  (the harness failing is the child's failure; report and exit)
         try:
             traceback.print_exc()
@@ -344,6 +344,93 @@ def run_child(go: bytes, cfg: dict[str, Any]) -> None:
         except BaseException:  # noqa: BLE001
             pass
     os._exit(status)
+
+
+def run_job(mode: bytes, compiled: bool, fd: int) -> int:
+    """Read the job from memfd `fd` (the program's length as 8 bytes little-endian, the program, the
+    payload), close it so the program never sees it, and run the harness; the exit status."""
+    data = os.pread(fd, os.fstat(fd).st_size, 0)
+    os.close(fd)
+    n = int.from_bytes(data[:8], "little")
+    return run_harness(mode.decode(), compiled, data[8 : 8 + n], data[8 + n :])
+
+
+def signal_self(sig: int) -> None:
+    os.kill(os.getpid(), sig)
+
+
+# Rehearsals of each kind: CPython 3.11 rewrites ("quickens") a function's bytecode into its specialized
+# form after about 8 calls and keeps counting until then; a child running the harness for the first
+# time writes those counters (copies of code-object pages). Measured: 10 runs each 186, 1 run 192 page
+# faults per child.
+REHEARSALS = 10
+
+
+def rehearse() -> None:
+    """Run a trivial script job and a trivial call job `REHEARSALS` times each in the zygote itself,
+    through the child's own code (`run_job`, `run_harness`, `signal_self` with signal 0), on private
+    pipes for stdio and the channel, before the first fork.
+
+    A name lookup that misses CPython's type cache writes the cache entry and the name's refcount, and
+    unquickened bytecode writes its counters; in a child each such write copies a page of the zygote.
+    Done here first, children only read those pages: 10-15 fewer page faults per child (186-192 instead
+    of 199-203) and ~4% less CPU per execution (A/B in one process on the benchmark VM). Raises when a rehearsal does
+    not give its expected output, so a broken harness fails the zygote's start, not every job.
+    """
+    import io
+
+    def wrap(fd: int, mode: str) -> io.TextIOWrapper:
+        raw = io.FileIO(fd, mode, closefd=False)
+        return io.TextIOWrapper(io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw))
+
+    def drain(fd: int) -> bytes:
+        try:
+            return os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return b""
+
+    saved_stdio = sys.stdin, sys.stdout, sys.stderr
+    saved_channel = os.dup(3)
+    pipes = [os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK) for _ in range(4)]  # stdin, stdout, stderr, channel
+    call = {
+        "entry_point": "f",
+        "args": canonical.encode_value([20, 22]),
+        "kwargs": canonical.encode_value({}),
+    }
+    rehearsals = (
+        (b"script", "print(int(input()) + 1)\n", b"", b"41\n", 1, b"42\n"),
+        (b"call", "def f(a, b):\n    return [a + b]\n", json.dumps(call).encode(), b"", 3, b"[42]"),
+    )
+    try:
+        os.dup2(pipes[3][1], 3)
+        sys.stdin, sys.stdout, sys.stderr = (
+            wrap(pipes[0][0], "r"),
+            wrap(pipes[1][1], "w"),
+            wrap(pipes[2][1], "w"),
+        )
+        for mode, source, payload, stdin, where, want in rehearsals * REHEARSALS:
+            program = marshal.dumps(compile(source, "<solution>", "exec", dont_inherit=True))
+            os.write(pipes[0][1], stdin)
+            job = os.memfd_create("rehearsal", os.MFD_CLOEXEC)
+            os.write(job, len(program).to_bytes(8, "little") + program + payload)
+            status = run_job(mode, True, job)
+            if status == 0:
+                signal_self(0)
+            got = drain(pipes[where][0])
+            if status != 0 or got != want:
+                raise RuntimeError(
+                    f"zygote: the {mode.decode()} rehearsal gave {got!r} with status {status}, expected "
+                    f"{want!r} with 0; stderr: {drain(pipes[2][0])[-2000:]!r}"
+                )
+    finally:
+        for stream in (sys.stdin, sys.stdout, sys.stderr):
+            stream.close()
+        sys.stdin, sys.stdout, sys.stderr = saved_stdio
+        os.dup2(saved_channel, 3)
+        os.close(saved_channel)
+        for r, w in pipes:
+            os.close(r)
+            os.close(w)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -873,6 +960,7 @@ def main() -> None:
         sock.send(b"ok")
         signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGCHLD,))  # collected with sigtimedwait
         zygote = Zygote(sock, cfg, scratch)
+        rehearse()
         gc.collect()
         gc.freeze()
         zygote.serve()

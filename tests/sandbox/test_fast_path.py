@@ -224,3 +224,49 @@ def test_children_inherit_a_zygote_that_bound_every_symbol_at_start(backend: Bac
     assert getattr(backend, "symbols_bound", False), "the zygote started without LD_BIND_NOW=1"
     res = backend.execute(Job("script", "import os\nprint(sorted(os.environ))\n"))
     assert res.stdout == b"['HOME', 'LANG', 'PATH']\n", res
+
+
+def test_the_zygotes_rehearsal_leaves_nothing_for_the_first_job(backend: Backend) -> None:
+    # each zygote runs a script job and a call job through the harness before its first fork (warming
+    # the caches its children would otherwise write); the first real job of a fresh zygote must see
+    # none of it: no stdin left to read, nothing already written on stdout, stderr or the channel
+    from sandbox import CallCase, Program
+    from sandbox.embedded import EmbeddedBackend
+
+    if not isinstance(backend, EmbeddedBackend):
+        pytest.skip("starts fresh zygotes of the embedded backend (the Docker one runs the same file)")
+    reader = "import sys\ndata = sys.stdin.read()\nprint(repr(data))\n"
+    with EmbeddedBackend(workers=1, fast_loop=backend.fast_loop) as fresh:
+        res = fresh.execute(Job("script", reader))
+    assert (res.status, res.stdout, res.stderr, res.channel) == (Status.OK, b"''\n", b"", b""), res
+    with EmbeddedBackend(workers=1, fast_loop=backend.fast_loop) as fresh:
+        outcome = fresh.run(
+            Program("python", "def f(a, b):\n    return [a * b]\n"), [CallCase((6, 7), [42], entry_point="f")]
+        )
+    assert outcome.passed == 1 and outcome.total == 1, outcome
+
+
+def test_a_zygote_whose_rehearsal_fails_does_not_start() -> None:
+    # a harness that cannot run a trivial job must fail the zygote's start with the reason, not every
+    # job afterwards. The fault (the harness returning failure) is injected: it cannot be caused for real
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import sandbox
+
+    code = (
+        "import importlib.util, os, sys\n"
+        "os.dup2(os.memfd_create('channel'), 3)\n"
+        "spec = importlib.util.spec_from_file_location('_zygote', sys.argv[1])\n"
+        "zygote = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(zygote)\n"
+        "zygote.run_harness = lambda *args: 1\n"
+        "zygote.rehearse()\n"
+    )
+    script = Path(sandbox.__file__).with_name("_zygote.py")
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(script)], capture_output=True, timeout=60
+    )
+    assert proc.returncode != 0
+    assert b"the script rehearsal gave b'' with status 1, expected b'42\\n'" in proc.stderr, proc.stderr
