@@ -204,7 +204,9 @@ def run(quick: bool = False) -> list[Table]:
             f"shutdown plus {n_warm} warm-up executions ({startup_cpu * 1000:.0f} ms CPU, measured alone in this run) are subtracted",
             f"latency = supervisor-side end-to-end time of one execution, one driver, n={n_lat}; "
             f"the child's own CPU per execution up to its result (median, without its teardown): {child_cpu:.2f} ms",
-            "each embedded execution: a child forked from a warm zygote (setsid, memfd stdio, 6 rlimits, uid drop, "
+            "each embedded execution: a child forked from a warm zygote (started with every symbol bound, "
+            "LD_BIND_NOW, and the harness rehearsed before its first fork; see sandbox/_zygote.py) "
+            "(setsid, memfd stdio, 6 rlimits, uid drop, "
             "seccomp layer) and prepared while the previous job ran, under the slot's other uid; the program "
             "compiled once by the supervisor and unmarshalled in fresh globals; the zygote answers when the "
             "child stops itself and tears it down afterwards. Full isolation adds pid/net/mount/ipc/uts "
