@@ -374,8 +374,9 @@ def rehearse() -> None:
     A name lookup that misses CPython's type cache writes the cache entry and the name's refcount, and
     unquickened bytecode writes its counters; in a child each such write copies a page of the zygote.
     Done here first, children only read those pages: 10-15 fewer page faults per child (186-192 instead
-    of 199-203) and ~4% less CPU per execution (A/B in one process on the benchmark VM). Raises when a rehearsal does
-    not give its expected output, so a broken harness fails the zygote's start, not every job.
+    of 199-203) and ~4% less CPU per execution (A/B in one process on the benchmark VM). Raises when a
+    rehearsal does not give its expected output, so a broken harness fails the zygote's start, not every
+    job.
     """
     import io
 
@@ -420,7 +421,8 @@ def rehearse() -> None:
             if status != 0 or got != want:
                 raise RuntimeError(
                     f"zygote: the {mode.decode()} rehearsal gave {got!r} with status {status}, expected "
-                    f"{want!r} with 0; stderr: {drain(pipes[2][0])[-2000:]!r}"
+                    f"{want!r} with 0: the harness cannot run a trivial job on this interpreter "
+                    f"({sys.version.split()[0]}); stderr: {drain(pipes[2][0])[-2000:]!r}"
                 )
     finally:
         for stream in (sys.stdin, sys.stdout, sys.stderr):

@@ -137,6 +137,36 @@ def evaluate(
     return out
 
 
+def _generate(
+    model: Any,
+    tokenizer: Any,
+    records: Sequence[Mapping[str, Any]],
+    cfg: TrainConfig,
+    device: torch.device,
+    amp: Any,
+    group_size: int,
+    *,
+    do_sample: bool = True,
+) -> Chunk:
+    """`group_size` completions per record: prompts rendered with the run's template, sampled with its
+    rollout settings (length, temperature, top-p, top-k)."""
+    r = cfg.rollout
+    prompts = [render_prompt(x, cfg.data.template, tokenizer) for x in records]
+    return generate_chunk(
+        model,
+        tokenizer,
+        prompts,
+        group_size=group_size,
+        max_new_tokens=r.max_new_tokens,
+        temperature=r.temperature,
+        top_p=r.top_p,
+        top_k=r.top_k,
+        do_sample=do_sample,
+        device=device,
+        autocast=amp,
+    )
+
+
 def _eval_pass(
     model: Any,
     tokenizer: Any,
@@ -147,24 +177,10 @@ def _eval_pass(
     amp: Any,
     samples: int,
 ) -> dict[str, Any]:
-    r = cfg.rollout
     jobs = []
     for start in range(0, len(records), cfg.eval.batch_size):
         part = records[start : start + cfg.eval.batch_size]
-        prompts = [render_prompt(x, cfg.data.template, tokenizer) for x in part]
-        chunk = generate_chunk(
-            model,
-            tokenizer,
-            prompts,
-            group_size=samples,
-            max_new_tokens=r.max_new_tokens,
-            temperature=r.temperature,
-            top_p=r.top_p,
-            top_k=r.top_k,
-            do_sample=samples > 1,
-            device=device,
-            autocast=amp,
-        )
+        chunk = _generate(model, tokenizer, part, cfg, device, amp, samples, do_sample=samples > 1)
         jobs.append(composition.submit(build_samples(part, chunk, start, samples, "eval")))
     scored = [s for job in jobs for s in job.result()]
     out: dict[str, Any] = {"n": len(scored)}
@@ -367,19 +383,7 @@ def _train(
     G = r.group_size
 
     def generate(records: Sequence[Mapping[str, Any]]) -> Chunk:
-        prompts = [render_prompt(x, cfg.data.template, tokenizer) for x in records]
-        return generate_chunk(
-            model,
-            tokenizer,
-            prompts,
-            group_size=G,
-            max_new_tokens=r.max_new_tokens,
-            temperature=r.temperature,
-            top_p=r.top_p,
-            top_k=r.top_k,
-            device=device,
-            autocast=amp,
-        )
+        return _generate(model, tokenizer, records, cfg, device, amp, G)
 
     def after_generation(batch: Chunk) -> dict[str, Any]:
         """Old and reference log-probs: they do not need rewards, so they overlap the last chunk's scoring."""

@@ -21,7 +21,6 @@ from tests.sandbox.test_attacks import process_stat, sandbox_uid_processes
 
 SHOW_LIMITS = """
 import resource
-import time
 names = ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE")
 print(" ".join(str(resource.getrlimit(getattr(resource, n))[0]) for n in names))
 """
